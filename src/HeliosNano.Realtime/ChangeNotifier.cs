@@ -1,0 +1,592 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace HeliosNano.Realtime;
+
+/// <summary>
+/// Broadcasts every committed row change of a host's storage engine to any number of in-process readers, through a
+/// lock-free ring of fixed capacity in which each reader has its own cursor.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>Writers.</b> A commit hook calls <c>Notify</c> after the engine commits. Notify is multi-producer safe: the order
+/// of changes in the stream is the order in which concurrent Notify calls claim their sequence number. It never takes a
+/// lock shared with readers, never waits for a reader, and never fails because of one: the ring overwrites its oldest
+/// slot, and a reader that was too slow is told so on its next read. When no subscription covers the table, Notify costs
+/// one look-up (two memory reads with a <see cref="ChangeTable"/> handle), allocates nothing and never builds the row.
+/// </para>
+/// <para>
+/// <b>Readers</b> (<see cref="Subscribe(ChangeSubscriptionOptions)"/>) see every change that passes their filter
+/// exactly once and in order, or are told exactly how many positions they missed (lag of N) and resume at the oldest
+/// change still held — the semantics of tokio's <c>broadcast</c> channel.
+/// </para>
+/// <para>
+/// <b>Memory ordering.</b> A writer (1) builds the immutable <see cref="ChangeEvent"/>, (2) claims sequence <c>s</c> with
+/// an interlocked increment of the tail, which totally orders writers, (3) stores <c>s</c> in the event and (4) publishes
+/// it into slot <c>s &amp; mask</c> with a compare-exchange, a full fence, so every write to the event happens-before any
+/// reader that obtains the reference. A reader does an acquire read of the slot and compares the event's sequence with
+/// its cursor: lower (or empty) means the writer of <c>s</c> has not published yet, so the reader waits and never skips
+/// ahead; equal means the event is the one it wants; higher means a later lap overwrote it, so the reader moves to the
+/// oldest sequence still held (tail − capacity + 1) and counts the gap. A writer pre-empted between claim and publish may
+/// find its slot already holding a later lap's event: it then drops its own change (it never overwrites a newer one),
+/// and every reader counts that position as lag — lost to everyone, never reordered.
+/// </para>
+/// <para>
+/// <b>Wake-ups.</b> A waiting reader registers in a waiter list (a lock that only readers and the wake-up work item
+/// take) and re-checks the ring; a writer, after publishing, reads the waiter count and, if non-zero and no wake-up is
+/// pending, queues one work item that completes every registered waiter. Both sides order their write before their read
+/// with a full fence (the compare-exchange; the interlocked count update), so either the reader sees the change or the
+/// writer sees the waiter. The writer's cost is therefore O(1) whatever the number of readers.
+/// </para>
+/// </remarks>
+[DebuggerDisplay("Capacity = {Capacity}, LastSequence = {LastSequence}, Subscribers = {SubscriberCount}")]
+public sealed partial class ChangeNotifier : IDisposable
+{
+    private static readonly Action<object?> s_wakeAll = static state => ((ChangeNotifier)state!).WakeAll();
+
+    [ThreadStatic]
+    private static RowBuffer? s_threadRowBuffer;
+
+    /// <summary>The ring. Slot <c>s &amp; _mask</c> holds the newest published change whose sequence is congruent to <c>s</c>.</summary>
+    private readonly ChangeEvent?[] _slots;
+    private readonly long _mask;
+    private readonly WatchRegistry _registry = new();
+    private readonly ConcurrentDictionary<(string Schema, string Table), ChangeTable> _tables = new();
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly RealtimeMetrics _metrics;
+
+    /// <summary>The last claimed sequence number (0 before the first change); only ever incremented, by writers.</summary>
+    private PaddedLong _tail;
+
+    /// <summary>How many readers are registered as waiting; written under <see cref="_waitersGate"/>, read by writers.</summary>
+    private PaddedInt _waiterCount;
+
+    /// <summary>1 while a wake-up work item is queued and has not yet started: writers then need not queue another.</summary>
+    private PaddedInt _wakeScheduled;
+
+    private readonly Lock _waitersGate = new();
+    private readonly List<ChangeReader.Waiter> _waiters = [];
+
+    private int _readerCount;
+    private long _totalMissed;
+    private long _lappedWrites;
+    private int _completed;
+
+    /// <summary>Initializes a new notifier.</summary>
+    /// <param name="options">The options; <see langword="null"/> for the defaults.</param>
+    /// <param name="logger">A logger for lag warnings; <see langword="null"/> for none.</param>
+    /// <param name="meterFactory">The factory of the <c>HeliosNano.Realtime</c> meter; <see langword="null"/> to create a private meter.</param>
+    /// <param name="timeProvider">The clock for commit timestamps; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The capacity is not a power of two between 2 and <see cref="ChangeNotifierOptions.MaxCapacity"/>.</exception>
+    public ChangeNotifier(ChangeNotifierOptions? options = null, ILogger<ChangeNotifier>? logger = null, IMeterFactory? meterFactory = null, TimeProvider? timeProvider = null)
+    {
+        options ??= new ChangeNotifierOptions();
+        if (ChangeNotifierOptionsValidator.GetError(options) is string error)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Capacity, error);
+        }
+
+        _slots = new ChangeEvent?[options.Capacity];
+        _mask = options.Capacity - 1;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _metrics = new RealtimeMetrics(meterFactory);
+    }
+
+    internal ChangeNotifier(IOptions<ChangeNotifierOptions> options, ILogger<ChangeNotifier>? logger, IMeterFactory? meterFactory, TimeProvider? timeProvider)
+        : this(options.Value, logger, meterFactory, timeProvider)
+    {
+    }
+
+    /// <summary>Gets how many changes the ring retains.</summary>
+    public int Capacity => _slots.Length;
+
+    /// <summary>Gets the sequence number of the newest change claimed by a writer (0 before the first change).</summary>
+    public long LastSequence => Volatile.Read(ref _tail.Value);
+
+    /// <summary>Gets the sequence number of the oldest change the ring can still hold (1 until the ring has wrapped).</summary>
+    public long OldestRetainedSequence => Math.Max(1, LastSequence - Capacity + 1);
+
+    /// <summary>Gets how many readers are subscribed.</summary>
+    public int SubscriberCount => Volatile.Read(ref _readerCount);
+
+    /// <summary>Gets how many changes readers missed because the ring overwrote them first, summed over all readers.</summary>
+    public long TotalMissed => Interlocked.Read(ref _totalMissed);
+
+    /// <summary>Gets how many changes were lost to everyone because a later lap overwrote their slot before their writer published them.</summary>
+    public long LappedWrites => Interlocked.Read(ref _lappedWrites);
+
+    /// <summary>Gets a value indicating whether <see cref="Complete"/> or <see cref="Dispose"/> was called.</summary>
+    public bool IsCompleted => Volatile.Read(ref _completed) != 0;
+
+    /// <summary>Returns the handle of a table, creating it on first use. Commit hooks keep it: see <see cref="ChangeTable"/>.</summary>
+    /// <param name="schema">The schema name, e.g. <c>public</c>.</param>
+    /// <param name="table">The table name.</param>
+    /// <returns>The one handle for that schema and table.</returns>
+    public ChangeTable GetTable(string schema, string table)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(schema);
+        ArgumentException.ThrowIfNullOrEmpty(table);
+        return _tables.TryGetValue((schema, table), out ChangeTable? existing)
+            ? existing
+            : _tables.GetOrAdd((schema, table), static (key, registry) => new ChangeTable(registry, key.Schema, key.Table), _registry);
+    }
+
+    /// <summary>Gets the handles of every table a change was notified for or <see cref="GetTable"/> was called for.</summary>
+    public IReadOnlyCollection<ChangeTable> Tables => [.. _tables.Values];
+
+    /// <summary>Returns whether any live subscription covers <paramref name="schema"/>.<paramref name="table"/>: one lock-free look-up, no allocation.</summary>
+    /// <param name="schema">The schema name.</param>
+    /// <param name="table">The table name.</param>
+    /// <returns><see langword="true"/> when a change to that table would be published.</returns>
+    public bool IsWatched(string schema, string table) => _registry.Current.IsWatched(schema, table);
+
+    /// <summary>Returns how many live filter entries cover <paramref name="schema"/>.<paramref name="table"/> (exactly, by schema wildcard, or by <c>*</c>).</summary>
+    /// <param name="schema">The schema name.</param>
+    /// <param name="table">The table name.</param>
+    /// <returns>The count; 0 when the table is not watched.</returns>
+    public int GetSubscriberCount(string schema, string table) => _registry.Current.CountFor(schema, table);
+
+    /// <summary>
+    /// Notifies a committed change whose images the host builds only if somebody watches the table: the row writer is
+    /// called for the after image (INSERT, UPDATE) and the before image (UPDATE, DELETE) and must write one JSON object
+    /// each (for UPDATE it may write nothing for the before image when the engine does not know it).
+    /// </summary>
+    /// <typeparam name="TState">The state passed to <paramref name="rowWriter"/>.</typeparam>
+    /// <param name="table">The changed table's handle, from <see cref="GetTable"/>.</param>
+    /// <param name="kind">The kind of change.</param>
+    /// <param name="state">The state passed to <paramref name="rowWriter"/>, e.g. the engine's row.</param>
+    /// <param name="rowWriter">Writes an image as a JSON object; not called when the table is not watched.</param>
+    /// <param name="commitTimestamp">The commit time; <see langword="null"/> for now.</param>
+    /// <returns>The change's sequence number, or 0 when no subscription covers the table (nothing was built or published).</returns>
+    /// <exception cref="ArgumentException">An image the kind requires is missing, one it forbids is present, or an image is not one JSON object.</exception>
+    public long Notify<TState>(ChangeTable table, ChangeKind kind, TState state, ChangeRowWriter<TState> rowWriter, DateTimeOffset? commitTimestamp = null)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(rowWriter);
+        if (!table.IsWatched)
+        {
+            return Skip();
+        }
+
+        CheckOwnTable(table);
+        CheckKind(kind);
+        RowBuffer buffer = RentRowBuffer();
+        try
+        {
+            int recordLength = kind == ChangeKind.Delete ? 0 : buffer.WriteImage(rowWriter, state, RowImage.New);
+            int oldRecordLength = kind == ChangeKind.Insert ? 0 : buffer.WriteImage(rowWriter, state, RowImage.Old);
+            CheckImages(kind, recordLength, oldRecordLength);
+            byte[] rows = buffer.Buffer.WrittenSpan.ToArray();
+            return Publish(new ChangeEvent(table, kind, commitTimestamp ?? _timeProvider.GetUtcNow(), rows, recordLength, oldRecordLength));
+        }
+        finally
+        {
+            ReturnRowBuffer(buffer);
+        }
+    }
+
+    /// <summary>Notifies a committed change whose images are already UTF-8 JSON objects.</summary>
+    /// <param name="table">The changed table's handle, from <see cref="GetTable"/>.</param>
+    /// <param name="kind">The kind of change.</param>
+    /// <param name="record">The after image (INSERT, UPDATE), or empty.</param>
+    /// <param name="oldRecord">The before image (DELETE, and UPDATE when known), or empty.</param>
+    /// <param name="commitTimestamp">The commit time; <see langword="null"/> for now.</param>
+    /// <returns>The change's sequence number, or 0 when no subscription covers the table.</returns>
+    /// <exception cref="ArgumentException">An image the kind requires is missing, one it forbids is present, or an image is not one JSON object.</exception>
+    public long Notify(ChangeTable table, ChangeKind kind, ReadOnlySpan<byte> record, ReadOnlySpan<byte> oldRecord, DateTimeOffset? commitTimestamp = null)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        if (!table.IsWatched)
+        {
+            return Skip();
+        }
+
+        CheckOwnTable(table);
+        CheckKind(kind);
+        CheckImages(kind, record.Length, oldRecord.Length);
+        CheckJsonObject(record, nameof(record));
+        CheckJsonObject(oldRecord, nameof(oldRecord));
+        byte[] rows = new byte[record.Length + oldRecord.Length];
+        record.CopyTo(rows);
+        oldRecord.CopyTo(rows.AsSpan(record.Length));
+        return Publish(new ChangeEvent(table, kind, commitTimestamp ?? _timeProvider.GetUtcNow(), rows, record.Length, oldRecord.Length));
+    }
+
+    /// <summary>Notifies a committed change by table name, building the images only if somebody watches the table.</summary>
+    /// <typeparam name="TState">The state passed to <paramref name="rowWriter"/>.</typeparam>
+    /// <param name="schema">The schema name.</param>
+    /// <param name="table">The table name.</param>
+    /// <param name="kind">The kind of change.</param>
+    /// <param name="state">The state passed to <paramref name="rowWriter"/>.</param>
+    /// <param name="rowWriter">Writes an image as a JSON object; not called when the table is not watched.</param>
+    /// <param name="commitTimestamp">The commit time; <see langword="null"/> for now.</param>
+    /// <returns>The change's sequence number, or 0 when no subscription covers the table.</returns>
+    public long Notify<TState>(string schema, string table, ChangeKind kind, TState state, ChangeRowWriter<TState> rowWriter, DateTimeOffset? commitTimestamp = null) =>
+        _registry.Current.IsWatched(schema, table)
+            ? Notify(GetTable(schema, table), kind, state, rowWriter, commitTimestamp)
+            : Skip();
+
+    /// <summary>Notifies a committed change by table name, with images that are already UTF-8 JSON objects.</summary>
+    /// <param name="schema">The schema name.</param>
+    /// <param name="table">The table name.</param>
+    /// <param name="kind">The kind of change.</param>
+    /// <param name="record">The after image (INSERT, UPDATE), or empty.</param>
+    /// <param name="oldRecord">The before image (DELETE, and UPDATE when known), or empty.</param>
+    /// <param name="commitTimestamp">The commit time; <see langword="null"/> for now.</param>
+    /// <returns>The change's sequence number, or 0 when no subscription covers the table.</returns>
+    public long Notify(string schema, string table, ChangeKind kind, ReadOnlySpan<byte> record, ReadOnlySpan<byte> oldRecord, DateTimeOffset? commitTimestamp = null) =>
+        _registry.Current.IsWatched(schema, table)
+            ? Notify(GetTable(schema, table), kind, record, oldRecord, commitTimestamp)
+            : Skip();
+
+    /// <summary>Subscribes to every change (<see cref="ChangeFilter.All"/>) from the next one notified.</summary>
+    /// <returns>The reader; dispose it to leave.</returns>
+    public ChangeReader Subscribe() => Subscribe(new ChangeSubscriptionOptions());
+
+    /// <summary>Subscribes to the changes that pass <paramref name="filter"/>, from the next one notified.</summary>
+    /// <param name="filter">Which changes to receive.</param>
+    /// <returns>The reader; dispose it to leave.</returns>
+    public ChangeReader Subscribe(ChangeFilter filter) => Subscribe(new ChangeSubscriptionOptions { Filter = filter });
+
+    /// <summary>Subscribes with the given options. The subscription is live when this method returns.</summary>
+    /// <param name="options">The options: filter, replay position, name, lag behaviour.</param>
+    /// <returns>The reader; dispose it to leave.</returns>
+    /// <exception cref="ObjectDisposedException">The notifier was disposed.</exception>
+    public ChangeReader Subscribe(ChangeSubscriptionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.Filter, "options.Filter");
+        ObjectDisposedException.ThrowIf(IsCompleted, this);
+
+        // Register the filter first, then read the tail: a notify that starts after this returns sees the table as
+        // watched and claims a sequence above the start position.
+        _registry.Update(options.Filter, null);
+        long last = LastSequence;
+        long start = options.StartAfterSequence is long after ? Math.Clamp(after, 0, last) + 1 : last + 1;
+        var reader = new ChangeReader(this, options, start);
+        Interlocked.Increment(ref _readerCount);
+        _metrics.Subscribers.Add(1);
+        Log.ReaderSubscribed(_logger, reader.DisplayName, options.Filter, start);
+        return reader;
+    }
+
+    /// <summary>
+    /// Subscribes and enumerates the changes that pass the options' filter; the subscription is disposed when the
+    /// enumeration ends or is cancelled. The subscription starts when enumeration starts (the first <c>MoveNextAsync</c>).
+    /// </summary>
+    /// <param name="options">The subscription options; <see langword="null"/> for every change, live.</param>
+    /// <param name="cancellationToken">Ends the enumeration.</param>
+    /// <returns>The changes, in commit order.</returns>
+    public async IAsyncEnumerable<ChangeEvent> ReadAllAsync(ChangeSubscriptionOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using ChangeReader reader = Subscribe(options ?? new ChangeSubscriptionOptions());
+        await foreach (ChangeEvent change in reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return change;
+        }
+    }
+
+    /// <summary>
+    /// Marks the notifier complete: later notifies publish nothing and return 0, and readers' waits end with
+    /// <see langword="false"/> once they have read what is still held.
+    /// </summary>
+    public void Complete()
+    {
+        if (Interlocked.Exchange(ref _completed, 1) == 0)
+        {
+            WakeAll();
+        }
+    }
+
+    /// <summary>Completes the notifier (see <see cref="Complete"/>) and releases its meter if it owns one.</summary>
+    public void Dispose()
+    {
+        Complete();
+        _metrics.Dispose();
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"ChangeNotifier(Capacity = {Capacity}, LastSequence = {LastSequence})";
+
+    internal ChangeEvent? ReadSlot(long sequence) => Volatile.Read(ref _slots[sequence & _mask]); // acquire: pairs with the publishing CAS
+
+    internal void UpdateFilter(ChangeFilter? added, ChangeFilter? removed) => _registry.Update(added, removed);
+
+    internal void OnReaderLagged(ChangeReader reader, long missed, long resumeSequence)
+    {
+        Interlocked.Add(ref _totalMissed, missed);
+        _metrics.Lagged.Add(missed);
+        Log.ReaderLagged(_logger, reader.DisplayName, missed, resumeSequence);
+    }
+
+    internal void OnReaderDisposed(ChangeReader reader)
+    {
+        Interlocked.Decrement(ref _readerCount);
+        _metrics.Subscribers.Add(-1);
+        Log.ReaderLeft(_logger, reader.DisplayName, reader.Received, reader.Missed);
+    }
+
+    /// <summary>Registers <paramref name="waiter"/> as waiting; the full fence of the interlocked count update orders it before the caller's re-check of the ring.</summary>
+    internal void AddWaiter(ChangeReader.Waiter waiter)
+    {
+        lock (_waitersGate)
+        {
+            waiter.ListIndex = _waiters.Count;
+            _waiters.Add(waiter);
+            waiter.MarkArmed();
+            Interlocked.Increment(ref _waiterCount.Value);
+        }
+    }
+
+    /// <summary>Removes <paramref name="waiter"/> if it is still registered (a wake-up may already have taken it).</summary>
+    internal void RemoveWaiter(ChangeReader.Waiter waiter)
+    {
+        lock (_waitersGate)
+        {
+            int index = waiter.ListIndex;
+            if (index < 0)
+            {
+                return;
+            }
+
+            // Swap-remove keeps this O(1); order among waiters does not matter.
+            int last = _waiters.Count - 1;
+            ChangeReader.Waiter moved = _waiters[last];
+            _waiters[index] = moved;
+            moved.ListIndex = index;
+            _waiters.RemoveAt(last);
+            waiter.ListIndex = -1;
+            Interlocked.Decrement(ref _waiterCount.Value);
+        }
+    }
+
+    private long Publish(ChangeEvent change)
+    {
+        if (IsCompleted)
+        {
+            return 0;
+        }
+
+        // Claim: the interlocked increment totally orders concurrent writers; its result is this change's position.
+        long sequence = Interlocked.Increment(ref _tail.Value);
+        change._sequence = sequence; // plain write: published below by the CAS, a full fence
+
+        ref ChangeEvent? slot = ref _slots[sequence & _mask];
+        ChangeEvent? seen = Volatile.Read(ref slot);
+        bool published = false;
+        while (seen is null || seen._sequence < sequence)
+        {
+            // Publish unless a later lap already owns the slot; a failed CAS means another writer got in: look again.
+            ChangeEvent? previous = Interlocked.CompareExchange(ref slot, change, seen);
+            if (ReferenceEquals(previous, seen))
+            {
+                published = true;
+                break;
+            }
+
+            seen = previous;
+        }
+
+        if (!published)
+        {
+            // Overwritten by a later lap before we could publish: lost to everyone, counted as lag by every reader.
+            Interlocked.Increment(ref _lappedWrites);
+            Log.WriteLapped(_logger, sequence);
+        }
+
+        if (_metrics.Published.Enabled)
+        {
+            _metrics.Published.Add(1);
+        }
+
+        // Read after the CAS (a full fence): either a waiter registered before this sees our change on its re-check,
+        // or we see its registration here. Only the first writer to find no wake-up pending queues one.
+        if (Volatile.Read(ref _waiterCount.Value) != 0
+            && Volatile.Read(ref _wakeScheduled.Value) == 0
+            && Interlocked.Exchange(ref _wakeScheduled.Value, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(s_wakeAll, this, preferLocal: false);
+        }
+
+        return sequence;
+    }
+
+    private void WakeAll()
+    {
+        // Re-arm before taking the list: a writer that publishes after we took it sees 0 here and queues a new wake-up
+        // for any reader that registered after the take.
+        Interlocked.Exchange(ref _wakeScheduled.Value, 0);
+
+        ChangeReader.Waiter[] batch;
+        int count;
+        lock (_waitersGate)
+        {
+            count = _waiters.Count;
+            if (count == 0)
+            {
+                return;
+            }
+
+            batch = ArrayPool<ChangeReader.Waiter>.Shared.Rent(count);
+            for (int i = 0; i < count; i++)
+            {
+                ChangeReader.Waiter waiter = _waiters[i];
+                waiter.ListIndex = -1;
+                batch[i] = waiter;
+            }
+
+            _waiters.Clear();
+            Interlocked.Exchange(ref _waiterCount.Value, 0);
+        }
+
+        // Complete outside the lock: continuations run asynchronously, but keep the lock short anyway.
+        for (int i = 0; i < count; i++)
+        {
+            batch[i].TrySignal(true);
+        }
+
+        ArrayPool<ChangeReader.Waiter>.Shared.Return(batch, clearArray: true);
+    }
+
+    private long Skip()
+    {
+        if (_metrics.Skipped.Enabled)
+        {
+            _metrics.Skipped.Add(1);
+        }
+
+        return 0;
+    }
+
+    private void CheckOwnTable(ChangeTable table)
+    {
+        if (!_tables.TryGetValue((table.Schema, table.Name), out ChangeTable? own) || !ReferenceEquals(own, table))
+        {
+            throw new ArgumentException("The table handle belongs to another notifier; get it from this notifier's GetTable.", nameof(table));
+        }
+    }
+
+    private static void CheckKind(ChangeKind kind)
+    {
+        if (kind is not (ChangeKind.Insert or ChangeKind.Update or ChangeKind.Delete))
+        {
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "The kind must be Insert, Update or Delete.");
+        }
+    }
+
+    private static void CheckImages(ChangeKind kind, int recordLength, int oldRecordLength)
+    {
+        string? error = kind switch
+        {
+            ChangeKind.Insert when recordLength == 0 => "An INSERT needs the after image (record).",
+            ChangeKind.Insert when oldRecordLength != 0 => "An INSERT has no before image (old record).",
+            ChangeKind.Update when recordLength == 0 => "An UPDATE needs the after image (record).",
+            ChangeKind.Delete when oldRecordLength == 0 => "A DELETE needs the before image (old record).",
+            ChangeKind.Delete when recordLength != 0 => "A DELETE has no after image (record).",
+            _ => null,
+        };
+        if (error is not null)
+        {
+            throw new ArgumentException(error, kind == ChangeKind.Delete ? "oldRecord" : "record");
+        }
+    }
+
+    private static void CheckJsonObject(ReadOnlySpan<byte> json, string paramName)
+    {
+        if (json.IsEmpty)
+        {
+            return;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new ArgumentException("The image must be one JSON object.", paramName);
+            }
+
+            reader.Skip();
+            if (reader.Read())
+            {
+                throw new ArgumentException("The image must be exactly one JSON object, with nothing after it.", paramName);
+            }
+        }
+        catch (JsonException ex)
+        {
+            throw new ArgumentException($"The image is not valid JSON: {ex.Message}", paramName, ex);
+        }
+    }
+
+    private static RowBuffer RentRowBuffer()
+    {
+        RowBuffer? buffer = s_threadRowBuffer;
+        if (buffer is null)
+        {
+            return new RowBuffer();
+        }
+
+        // A row writer that notifies recursively gets a fresh buffer instead of clobbering this one.
+        s_threadRowBuffer = null;
+        return buffer;
+    }
+
+    private static void ReturnRowBuffer(RowBuffer buffer)
+    {
+        buffer.Clear();
+        s_threadRowBuffer = buffer;
+    }
+
+    /// <summary>A per-thread scratch buffer and writer for building images without allocating beyond the final array.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Lives as long as its thread; the writer holds no unmanaged resource and is reset, not disposed.")]
+    private sealed class RowBuffer
+    {
+        /// <summary>Above this, a returned buffer is dropped rather than kept per thread, bounding idle memory.</summary>
+        private const int MaxRetainedBytes = 64 * 1024;
+
+        private readonly Utf8JsonWriter _writer;
+        private ArrayBufferWriter<byte> _buffer = new(1024);
+
+        public RowBuffer() => _writer = new Utf8JsonWriter(_buffer);
+
+        public ArrayBufferWriter<byte> Buffer => _buffer;
+
+        public int WriteImage<TState>(ChangeRowWriter<TState> rowWriter, TState state, RowImage image)
+        {
+            int before = _buffer.WrittenCount;
+            _writer.Reset(_buffer);
+            rowWriter(_writer, state, image);
+            _writer.Flush();
+            int length = _buffer.WrittenCount - before;
+            if (length > 0 && (_writer.CurrentDepth != 0 || _buffer.WrittenSpan[before] != (byte)'{'))
+            {
+                throw new ArgumentException($"The row writer must write one complete JSON object for the {image} image.", nameof(rowWriter));
+            }
+
+            return length;
+        }
+
+        public void Clear()
+        {
+            if (_buffer.Capacity > MaxRetainedBytes)
+            {
+                _buffer = new ArrayBufferWriter<byte>(1024);
+            }
+            else
+            {
+                _buffer.ResetWrittenCount();
+            }
+
+            _writer.Reset(_buffer);
+        }
+    }
+}
