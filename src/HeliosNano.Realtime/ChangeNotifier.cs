@@ -75,6 +75,9 @@ public sealed partial class ChangeNotifier : IDisposable
     private readonly Lock _waitersGate = new();
     private readonly List<ChangeReader.Waiter> _waiters = [];
 
+    /// <summary>Test hook run between claim and publish, to pre-empt writers at the worst moment; always null in production.</summary>
+    internal Action<long>? BetweenClaimAndPublishForTests { get; set; }
+
     private int _readerCount;
     private long _totalMissed;
     private long _lappedWrites;
@@ -379,6 +382,7 @@ public sealed partial class ChangeNotifier : IDisposable
         // Claim: the interlocked increment totally orders concurrent writers; its result is this change's position.
         long sequence = Interlocked.Increment(ref _tail.Value);
         change._sequence = sequence; // plain write: published below by the CAS, a full fence
+        BetweenClaimAndPublishForTests?.Invoke(sequence);
 
         ref ChangeEvent? slot = ref _slots[sequence & _mask];
         ChangeEvent? seen = Volatile.Read(ref slot);

@@ -39,6 +39,9 @@ public sealed partial class ChangeReader : IDisposable
     private ChangeEvent? _pending;
 
     private long _missed;
+
+    /// <summary>Positions skipped by a lap since the last change returned; reported with the next one.</summary>
+    private long _unreportedMissed;
     private long _received;
     private int _disposed;
 
@@ -101,10 +104,15 @@ public sealed partial class ChangeReader : IDisposable
 
     /// <summary>
     /// Reads the next change that passes the filter, if one is published, and reports how many changes were
-    /// overwritten right before it (the lag of N as a value: 0 when nothing was missed).
+    /// overwritten since the previous change this reader returned (the lag of N as a value: 0 when nothing was missed).
     /// </summary>
+    /// <remarks>
+    /// A lap discovered by a call that then finds nothing to return is not lost: it is reported by the next call that
+    /// returns a change, so the <paramref name="missed"/> values of the returned changes always add up to <see cref="Missed"/>.
+    /// <see cref="ChangeSubscriptionOptions.OnLagged"/> is called at once, when the lap is discovered.
+    /// </remarks>
     /// <param name="change">The change, when the method returns <see langword="true"/>.</param>
-    /// <param name="missed">How many changes were overwritten before this reader saw them, during this call.</param>
+    /// <param name="missed">How many changes were overwritten, since the previous change returned, before this reader saw them.</param>
     /// <returns><see langword="true"/> when a change was read.</returns>
     public bool TryRead([NotNullWhen(true)] out ChangeEvent? change, out long missed)
     {
@@ -129,7 +137,8 @@ public sealed partial class ChangeReader : IDisposable
             ChangeEvent? slot = _notifier.ReadSlot(next);
             if (slot is null || slot._sequence < next)
             {
-                // The writer of `next` has not published yet (or nobody claimed it): never skip ahead.
+                // The writer of `next` has not published yet (or nobody claimed it): never skip ahead. A lap found on
+                // the way stays in _unreportedMissed and is reported with the next change returned.
                 Volatile.Write(ref _next, next);
                 change = null;
                 return false;
@@ -143,7 +152,7 @@ public sealed partial class ChangeReader : IDisposable
                 long skipped = resume - next;
                 Debug.Assert(skipped > 0);
                 next = resume;
-                missed += skipped;
+                _unreportedMissed += skipped;
                 Interlocked.Add(ref _missed, skipped);
                 Volatile.Write(ref _next, next);
                 _notifier.OnReaderLagged(this, skipped, resume);
@@ -156,6 +165,8 @@ public sealed partial class ChangeReader : IDisposable
             {
                 Volatile.Write(ref _next, next);
                 Interlocked.Increment(ref _received);
+                missed = _unreportedMissed;
+                _unreportedMissed = 0;
                 change = slot;
                 return true;
             }
