@@ -1,0 +1,61 @@
+using System.Net.WebSockets;
+using Microsoft.Extensions.Logging;
+
+namespace HeliosNano.Realtime.WebSockets;
+
+internal sealed partial class RealtimeConnection
+{
+    internal static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Realtime WebSocket client {ConnectionId} connected (vsn {Vsn}, apikey present: {HasApiKey}, token present: {HasToken}).", EventName = "Connected")]
+        public static partial void Connected(ILogger logger, string connectionId, string vsn, bool hasApiKey, bool hasToken);
+
+        [LoggerMessage(2, LogLevel.Debug, "Realtime WebSocket client {ConnectionId} disconnected.", EventName = "Disconnected")]
+        public static partial void Disconnected(ILogger logger, string connectionId);
+
+        [LoggerMessage(3, LogLevel.Warning, "WS client lagged by {Missed} events (connection {ConnectionId}; it resumes at sequence {ResumeSequence}, the oldest still held).", EventName = "ClientLagged")]
+        public static partial void ClientLagged(ILogger logger, long missed, string connectionId, long resumeSequence);
+
+        [LoggerMessage(4, LogLevel.Warning, "Dropped a malformed WebSocket message from {ConnectionId}: {Reason}", EventName = "MalformedWebSocketMessage")]
+        public static partial void MalformedMessage(ILogger logger, string connectionId, string reason);
+
+        [LoggerMessage(5, LogLevel.Warning, "Dropped a binary WebSocket message of {Length} bytes from {ConnectionId}: this server accepts only JSON text frames.", EventName = "BinaryMessageDropped")]
+        public static partial void BinaryMessageDropped(ILogger logger, int length, string connectionId);
+
+        [LoggerMessage(6, LogLevel.Warning, "Closing {ConnectionId}: an inbound message exceeded {MaxBytes} bytes.", EventName = "MessageTooBig")]
+        public static partial void MessageTooBig(ILogger logger, string connectionId, int maxBytes);
+
+        [LoggerMessage(7, LogLevel.Warning, "Client {ConnectionId} sent more than {Limit} messages in one second; its channels are closed.", EventName = "RateLimited")]
+        public static partial void RateLimited(ILogger logger, string connectionId, int limit);
+
+        [LoggerMessage(8, LogLevel.Information, "Closing {ConnectionId}: no inbound message for {IdleTimeout}.", EventName = "IdleTimeout")]
+        public static partial void IdleTimeout(ILogger logger, string connectionId, TimeSpan idleTimeout);
+
+        [LoggerMessage(9, LogLevel.Warning, "Aborting {ConnectionId}: a send made no progress for {SendTimeout}.", EventName = "SendTimedOut")]
+        public static partial void SendTimedOut(ILogger logger, string connectionId, TimeSpan sendTimeout);
+
+        [LoggerMessage(10, LogLevel.Information, "Refused join of {Topic} on {ConnectionId}: {Reason}", EventName = "JoinRefused")]
+        public static partial void JoinRefused(ILogger logger, string topic, string connectionId, string reason);
+
+        [LoggerMessage(11, LogLevel.Debug, "{ConnectionId} joined {Topic} with {BindingCount} active bindings, from sequence {StartAfter}.", EventName = "Joined")]
+        public static partial void Joined(ILogger logger, string connectionId, string topic, int bindingCount, long startAfter);
+
+        [LoggerMessage(12, LogLevel.Warning, "A client connected to the realtime endpoint, but no ChangeNotifier is registered: call services.AddHeliosRealtime().", EventName = "NotifierMissing")]
+        public static partial void NotifierMissing(ILogger logger);
+
+        [LoggerMessage(13, LogLevel.Error, "Realtime WebSocket connection {ConnectionId} failed.", EventName = "ConnectionFailed")]
+        public static partial void ConnectionFailed(ILogger logger, string connectionId, Exception exception);
+
+        [LoggerMessage(14, LogLevel.Error, "Channel {Topic} of {ConnectionId} crashed and was closed.", EventName = "ChannelCrashed")]
+        public static partial void ChannelCrashed(ILogger logger, string topic, string connectionId, Exception exception);
+
+        [LoggerMessage(15, LogLevel.Debug, "Closing {ConnectionId} with {CloseStatus} ({Reason}).", EventName = "Closing")]
+        public static partial void Closing(ILogger logger, string connectionId, WebSocketCloseStatus closeStatus, string reason);
+
+        [LoggerMessage(16, LogLevel.Debug, "{ConnectionId} replays changes after sequence {LastSequence} on {Topic}.", EventName = "Replay")]
+        public static partial void Replay(ILogger logger, string connectionId, long lastSequence, string topic);
+
+        [LoggerMessage(17, LogLevel.Debug, "Realtime WebSocket {ConnectionId} ended abruptly: {Reason}", EventName = "ConnectionAborted")]
+        public static partial void ConnectionAborted(ILogger logger, string connectionId, string reason);
+    }
+}

@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace HeliosNano.Realtime.WebSockets;
+
+/// <summary>Maps the realtime WebSocket endpoint.</summary>
+public static class RealtimeEndpointRouteBuilderExtensions
+{
+    /// <summary>The path Supabase clients connect to: <c>/realtime/v1/websocket</c>.</summary>
+    public const string DefaultPattern = "/realtime/v1/websocket";
+
+    /// <summary>
+    /// Maps the Phoenix / Supabase Realtime WebSocket endpoint at <paramref name="pattern"/>: clients join channels
+    /// with <c>postgres_changes</c> bindings and receive every matching change committed through the registered
+    /// <see cref="ChangeNotifier"/>. The endpoint carries its own WebSocket middleware, so the app needs no
+    /// <c>UseWebSockets()</c>.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Protocol: vsn 1.0.0 (object frames, the default) or 2.0.0 (array frames) from the query string; <c>phx_join</c>
+    /// with <c>config.postgres_changes</c> (bindings echoed in order with stable ids) or without <c>config</c>
+    /// (<c>realtime:schema:table[:filter]</c>, <c>realtime:*</c>, <c>realtime:table</c>), <c>phx_leave</c>,
+    /// <c>heartbeat</c>, <c>access_token</c>.
+    /// </para>
+    /// <para>
+    /// Change frames: event <c>postgres_changes</c>, payload <c>{"ids":[…],"data":{schema, table, commit_timestamp,
+    /// type, columns, errors, record, old_record}, …the same fields flat…, "seq":N}</c>. <c>seq</c> is the change's
+    /// <see cref="ChangeEvent.Sequence"/>; a client that rejoins with <c>config.heliosnano.last_seq = N</c> first gets
+    /// the retained changes after N, or a <c>system</c> lag message when they were already overwritten.
+    /// </para>
+    /// <para>
+    /// If no <see cref="ChangeNotifier"/> is registered, a client is sent one <c>system</c> error ("Realtime
+    /// notifications are not enabled on this server") and the socket is closed.
+    /// </para>
+    /// </remarks>
+    /// <param name="endpoints">The endpoint route builder (the <c>WebApplication</c>).</param>
+    /// <param name="pattern">The route pattern. The default is <c>/realtime/v1/websocket</c>.</param>
+    /// <param name="configure">Adjusts the options for this endpoint, on top of <c>AddHeliosRealtimeWebSockets</c>'s.</param>
+    /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> or <c>RequireCors()</c>.</returns>
+    public static IEndpointConventionBuilder MapHeliosRealtime(this IEndpointRouteBuilder endpoints, string pattern = DefaultPattern, Action<RealtimeWebSocketOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentException.ThrowIfNullOrEmpty(pattern);
+        RealtimeWebSocketOptions options = (endpoints.ServiceProvider.GetService<IOptions<RealtimeWebSocketOptions>>()?.Value ?? new RealtimeWebSocketOptions()).Clone();
+        configure?.Invoke(options);
+        options.Validate();
+
+        var handler = new RealtimeWebSocketHandler(options, endpoints.ServiceProvider);
+
+        // A sub-pipeline with its own WebSocket middleware, as SignalR's MapConnections: mounting takes one line.
+        IApplicationBuilder pipeline = endpoints.CreateApplicationBuilder();
+        pipeline.UseWebSockets();
+        pipeline.Run(handler.HandleAsync);
+        RequestDelegate app = pipeline.Build();
+        return endpoints.Map(pattern, app).WithDisplayName("HeliosNano Realtime WebSocket");
+    }
+}

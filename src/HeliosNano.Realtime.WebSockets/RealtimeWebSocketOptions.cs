@@ -1,0 +1,79 @@
+namespace HeliosNano.Realtime.WebSockets;
+
+/// <summary>
+/// Per-connection limits and behaviour of the realtime WebSocket endpoint mapped by
+/// <see cref="RealtimeEndpointRouteBuilderExtensions.MapHeliosRealtime"/>.
+/// </summary>
+/// <remarks>
+/// Every limit has a clear outcome that never affects other connections: a join beyond
+/// <see cref="MaxChannelsPerConnection"/> gets an error reply; an inbound message larger than
+/// <see cref="MaxInboundMessageBytes"/> closes the socket with 1009 (message too big); more than
+/// <see cref="MaxInboundMessagesPerSecond"/> messages in one second end every channel of the connection with a
+/// <c>system</c> error and <c>phx_close</c>; <see cref="IdleTimeout"/> without any inbound message closes the socket
+/// with 1000 (<c>idle timeout</c>); a send that makes no progress within <see cref="SendTimeout"/> aborts the socket.
+/// </remarks>
+public sealed class RealtimeWebSocketOptions
+{
+    /// <summary>The default of <see cref="MaxChannelsPerConnection"/>: 100, as Supabase's <c>max_channels_per_client</c>.</summary>
+    public const int DefaultMaxChannelsPerConnection = 100;
+
+    /// <summary>The default of <see cref="MaxInboundMessageBytes"/>: 1 MiB, far above any join a client sends.</summary>
+    public const int DefaultMaxInboundMessageBytes = 1024 * 1024;
+
+    /// <summary>The default of <see cref="MaxInboundMessagesPerSecond"/>: 100, as Supabase's <c>max_events_per_second</c>.</summary>
+    public const int DefaultMaxInboundMessagesPerSecond = 100;
+
+    /// <summary>Gets or sets how many channels (topics) one connection may join at once. The default is 100.</summary>
+    public int MaxChannelsPerConnection { get; set; } = DefaultMaxChannelsPerConnection;
+
+    /// <summary>Gets or sets the largest inbound message, in bytes, after joining its frames. The default is 1 MiB.</summary>
+    public int MaxInboundMessageBytes { get; set; } = DefaultMaxInboundMessageBytes;
+
+    /// <summary>Gets or sets how many inbound messages one connection may send per second. The default is 100.</summary>
+    public int MaxInboundMessagesPerSecond { get; set; } = DefaultMaxInboundMessagesPerSecond;
+
+    /// <summary>
+    /// Gets or sets how long a connection may stay without sending any message before it is closed. The default is
+    /// 60 seconds, as Phoenix (clients send a heartbeat every 25 to 30 seconds).
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Gets or sets how long one outbound frame may take to send before the socket is aborted. The default is 30 seconds.</summary>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets how long the server waits for the client's close frame after sending its own. The default is 5 seconds.</summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Gets or sets a value indicating whether change frames also carry the <c>data</c> fields flat at the top of the
+    /// payload (<c>payload.type</c>, <c>payload.record</c>, …) for hand-written clients, besides the Supabase
+    /// <c>{ids, data}</c> wrapper that supabase-js reads. The default is <see langword="true"/>.
+    /// </summary>
+    public bool MirrorFlatFields { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether a binding may name a table the notifier does not know yet (one never
+    /// passed to <see cref="ChangeNotifier.GetTable"/>). When <see langword="false"/> (the default) such a binding gets
+    /// a <c>system</c> error, as on Supabase, and receives nothing.
+    /// </summary>
+    public bool AllowUnknownTables { get; set; }
+
+    /// <summary>
+    /// Gets or sets a callback that decides, per binding of each join, whether the client may read that table.
+    /// Returning <see langword="false"/> refuses the whole join with <c>{"reason":"Unauthorized: …"}</c>. The default
+    /// is <see langword="null"/>: every table is readable.
+    /// </summary>
+    public Func<RealtimeJoinContext, ValueTask<bool>>? AuthorizeJoin { get; set; }
+
+    internal RealtimeWebSocketOptions Clone() => (RealtimeWebSocketOptions)MemberwiseClone();
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxChannelsPerConnection);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundMessageBytes, 256);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxInboundMessagesPerSecond);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(SendTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CloseTimeout, TimeSpan.Zero);
+    }
+}
