@@ -1,0 +1,164 @@
+using HeliosNano.Realtime.Sample.Rest;
+using HeliosNano.Realtime.Sample.Sql;
+using HeliosNano.Realtime.WebSockets;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.FileProviders;
+
+namespace HeliosNano.Realtime.Sample;
+
+/// <summary>Builds the sample server: configuration, services, the data endpoints, the dashboard and the realtime socket.</summary>
+internal static partial class SampleApp
+{
+    /// <summary>The path of the Supabase Realtime WebSocket.</summary>
+    public const string RealtimePath = "/realtime/v1/websocket";
+
+    private static readonly Dictionary<string, string> s_switchMappings = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["--db"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.Database),
+        ["--apikey"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.ApiKey),
+    };
+
+    /// <summary>Builds the application from command-line arguments (<c>--urls</c>, <c>--db</c>, <c>--apikey</c>, any ASP.NET setting).</summary>
+    /// <exception cref="SampleStartupException">The configuration is refused (a non-loopback URL without an API key).</exception>
+    public static WebApplication Build(string[] args)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
+        builder.Configuration.AddCommandLine(args, s_switchMappings);
+        SampleOptions options = builder.Configuration.GetSection(SampleOptions.SectionName).Get<SampleOptions>() ?? new SampleOptions();
+        bool hasKey = !string.IsNullOrEmpty(options.ApiKey);
+
+        List<string> urls = ConfiguredUrls(builder.Configuration);
+        if (urls.Count == 0)
+        {
+            builder.WebHost.UseUrls(SampleOptions.DefaultUrl);
+            urls.Add(SampleOptions.DefaultUrl);
+        }
+
+        if (!hasKey)
+        {
+            string? exposed = urls.FirstOrDefault(url => !IsLoopbackUrl(url));
+            if (exposed is not null)
+            {
+                throw new SampleStartupException(
+                    $"Refusing to listen on '{exposed}' without an API key: anyone who can reach it could read and change the database. " +
+                    "Listen on loopback only (e.g. --urls http://localhost:8080), or set a key with --apikey <key> (or Sample__ApiKey).");
+            }
+
+            // Defence against DNS rebinding: without a key, only loopback host names are served (unless configured otherwise).
+            if (string.IsNullOrEmpty(builder.Configuration["AllowedHosts"]) || builder.Configuration["AllowedHosts"] == "*")
+            {
+                builder.Configuration["AllowedHosts"] = "localhost;*.localhost;127.0.0.1;[::1]";
+            }
+        }
+
+        builder.Services.Configure<SampleOptions>(builder.Configuration.GetSection(SampleOptions.SectionName));
+        builder.Services.AddHeliosRealtime();
+        builder.Services.AddHeliosRealtimeWebSockets();
+        builder.Services.AddSingleton<SampleDatabase>();
+        builder.Services.AddSingleton(new AccessGuard(options.ApiKey));
+        builder.Services.AddCors();
+
+        WebApplication app = builder.Build();
+        AccessGuard guard = app.Services.GetRequiredService<AccessGuard>();
+
+        var dashboard = new EmbeddedFileProvider(typeof(SampleApp).Assembly, typeof(SampleApp).Namespace + ".wwwroot");
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = dashboard });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = dashboard });
+        app.UseCors(policy => policy
+            .SetIsOriginAllowed(origin => hasKey || AccessGuard.IsLoopbackOrigin(origin))
+            .AllowAnyHeader()
+            .AllowAnyMethod()
+            .WithExposedHeaders("Content-Range", "Preference-Applied"));
+        app.Use(guard.InvokeAsync);
+
+        app.MapSqlEndpoint();
+        app.MapRestEndpoints();
+        app.MapGet("/api/info", (SampleDatabase database) => new
+        {
+            apiKeyRequired = guard.RequiresKey,
+            database = database.Location,
+            realtimePath = RealtimePath,
+        });
+        app.MapGet("/api/tables", async (SampleDatabase database, CancellationToken cancellationToken) =>
+            await database.RunAsync(
+                connection => TableCatalog.ListTables(connection).Select(t => new
+                {
+                    name = t.Name,
+                    columns = t.Columns.Select(c => new { name = c.Name, type = c.DeclaredType, primaryKey = c.PrimaryKeyOrdinal > 0 }),
+                }).ToList(),
+                cancellationToken));
+        MapRealtime(app);
+
+        // Open the database (and attach change capture) now rather than on the first request.
+        _ = app.Services.GetRequiredService<SampleDatabase>();
+        app.Lifetime.ApplicationStarted.Register(() => LogStartup(app, guard));
+        return app;
+    }
+
+    /// <summary>Returns whether an ASP.NET URL (<c>http://host:port</c>, <c>http://*:80</c>, <c>http://+:80</c>) binds to loopback only.</summary>
+    internal static bool IsLoopbackUrl(string url)
+    {
+        string rest = url.Trim();
+        int scheme = rest.IndexOf("://", StringComparison.Ordinal);
+        if (scheme >= 0)
+        {
+            rest = rest[(scheme + 3)..];
+        }
+
+        if (rest.StartsWith("unix:", StringComparison.OrdinalIgnoreCase) || rest.StartsWith("pipe:", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        int slash = rest.IndexOf('/', StringComparison.Ordinal);
+        string authority = slash >= 0 ? rest[..slash] : rest;
+        string host = authority.StartsWith('[')
+            ? authority[..(authority.IndexOf(']', StringComparison.Ordinal) + 1)]
+            : authority.Split(':')[0];
+        return AccessGuard.IsLoopbackHost(host);
+    }
+
+    private static List<string> ConfiguredUrls(ConfigurationManager configuration)
+    {
+        // What Kestrel would bind: --urls / ASPNETCORE_URLS, Kestrel:Endpoints, or ASPNETCORE_HTTP(S)_PORTS (all interfaces).
+        var urls = (configuration["urls"] ?? string.Empty)
+            .Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .ToList();
+        urls.AddRange(configuration.GetSection("Kestrel:Endpoints").GetChildren()
+            .Select(endpoint => endpoint["Url"]).OfType<string>());
+        if (urls.Count == 0)
+        {
+            foreach (string key in new[] { "http_ports", "https_ports" })
+            {
+                urls.AddRange((configuration[key] ?? string.Empty)
+                    .Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                    .Select(port => "http://*:" + port));
+            }
+        }
+
+        return urls;
+    }
+
+    private static void MapRealtime(WebApplication app) =>
+        app.MapHeliosRealtime(RealtimePath);
+
+    private static void LogStartup(WebApplication app, AccessGuard guard)
+    {
+        ILogger logger = app.Logger;
+        ICollection<string> addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        if (guard.RequiresKey)
+        {
+            Log.ApiKeyMode(logger);
+        }
+        else
+        {
+            Log.OpenMode(logger, string.Join(", ", addresses));
+        }
+
+        SampleDatabase database = app.Services.GetRequiredService<SampleDatabase>();
+        Log.Database(logger, database.Location, database.IsInMemory ? " (empty, in memory: gone when the server stops; --db <file> keeps it)" : string.Empty);
+        string url = addresses.FirstOrDefault() ?? SampleOptions.DefaultUrl;
+        Log.Endpoints(logger, url, "ws" + url[url.IndexOf(':', StringComparison.Ordinal)..]);
+    }
+}

@@ -1,0 +1,20 @@
+namespace HeliosNano.Realtime.Sample;
+
+/// <summary>The sample server's settings: configuration section <c>Sample</c>, or <c>--db</c> / <c>--apikey</c> on the command line.</summary>
+internal sealed class SampleOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "Sample";
+
+    /// <summary>The URL the server listens on when none is configured.</summary>
+    public const string DefaultUrl = "http://localhost:8080";
+
+    /// <summary>Gets or sets the SQLite database file; <see langword="null"/> or empty (the default) for an empty in-memory database.</summary>
+    public string? Database { get; set; }
+
+    /// <summary>
+    /// Gets or sets the API key that <c>/sql</c>, <c>/rest/v1</c>, <c>/api</c> and the WebSocket require; <see langword="null"/>
+    /// (the default) for none, in which case the server only listens on loopback.
+    /// </summary>
+    public string? ApiKey { get; set; }
+}

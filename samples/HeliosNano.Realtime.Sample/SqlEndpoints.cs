@@ -1,0 +1,112 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using HeliosNano.Realtime.Sample.Sql;
+
+namespace HeliosNano.Realtime.Sample;
+
+/// <summary><c>POST /sql</c>: runs SQL text (or <c>{"query":"…"}</c>) and answers with JSON results.</summary>
+internal static class SqlEndpoints
+{
+    /// <summary>Maps <c>POST /sql</c>.</summary>
+    public static IEndpointRouteBuilder MapSqlEndpoint(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost("/sql", HandleAsync).WithDisplayName("Run SQL");
+        return endpoints;
+    }
+
+    private static async Task HandleAsync(HttpContext context, SampleDatabase database)
+    {
+        string body;
+        using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8))
+        {
+            body = await reader.ReadToEndAsync(context.RequestAborted);
+        }
+
+        string? sql = ExtractSql(body, out string? bodyError);
+        if (sql is null)
+        {
+            await WriteErrorAsync(context, bodyError!, 0, null);
+            return;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>();
+        try
+        {
+            await database.RunAsync(
+                connection =>
+                {
+                    using var writer = new Utf8JsonWriter(buffer, RowJson.WriterOptions);
+                    try
+                    {
+                        SqlBatch.Execute(connection, sql, writer);
+                    }
+                    finally
+                    {
+                        database.RegisterTables(connection);
+                    }
+
+                    return true;
+                },
+                context.RequestAborted);
+        }
+        catch (SqlBatchException ex)
+        {
+            await WriteErrorAsync(context, ex.Message, ex.StatementNumber, ex.Statement);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+
+    /// <summary>Gets the SQL of a request body: the text itself, or the <c>query</c> of a JSON object.</summary>
+    internal static string? ExtractSql(string body, out string? error)
+    {
+        error = null;
+        if (!body.AsSpan().TrimStart().StartsWith("{"))
+        {
+            return body;
+        }
+
+        // SQL never starts with '{', so a body that does is the JSON form whatever its content type.
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.TryGetProperty("query", out JsonElement query) && query.ValueKind == JsonValueKind.String)
+            {
+                return query.GetString()!;
+            }
+        }
+        catch (JsonException ex)
+        {
+            error = "The body starts with '{' but is not valid JSON: " + ex.Message;
+            return null;
+        }
+
+        error = "A JSON body must be an object with a string property \"query\".";
+        return null;
+    }
+
+    private static async Task WriteErrorAsync(HttpContext context, string message, int statementNumber, string? statement)
+    {
+        context.Response.StatusCode = StatusCodes.Status400BadRequest;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, RowJson.WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("error", message);
+            if (statementNumber > 0)
+            {
+                writer.WriteNumber("statement", statementNumber);
+                writer.WriteString("sql", statement);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+}
