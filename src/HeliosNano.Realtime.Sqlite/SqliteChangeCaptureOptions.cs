@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Logging;
+
+namespace HeliosNano.Realtime.Sqlite;
+
+/// <summary>Options for <see cref="SqliteChangeCaptureExtensions.CaptureChanges"/>.</summary>
+public sealed class SqliteChangeCaptureOptions
+{
+    /// <summary>The default <see cref="Schema"/>: <c>public</c>, as Supabase clients subscribe to it.</summary>
+    public const string DefaultSchema = "public";
+
+    /// <summary>
+    /// Gets or sets the schema name that changes to the connection's <c>main</c> database are published under.
+    /// The default is <c>public</c>.
+    /// </summary>
+    /// <remarks>Give each database its own schema name when one notifier serves several databases whose table names collide.</remarks>
+    public string Schema { get; set; } = DefaultSchema;
+
+    /// <summary>
+    /// Gets or sets the logger that records failures inside the native callbacks (which are counted in
+    /// <see cref="SqliteChangeCapture.Errors"/> and never thrown into SQLite). The default is <see langword="null"/>: no logging.
+    /// </summary>
+    public ILogger? Logger { get; set; }
+
+    /// <summary>
+    /// Gets or sets the clock that stamps each committed transaction (every change of a transaction carries the same
+    /// commit timestamp). The default is <see langword="null"/>: the notifier's clock, read per change.
+    /// </summary>
+    public TimeProvider? TimeProvider { get; set; }
+}
