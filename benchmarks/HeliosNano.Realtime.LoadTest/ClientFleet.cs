@@ -1,0 +1,131 @@
+using System.Diagnostics;
+
+namespace HeliosNano.Realtime.LoadTest;
+
+/// <summary>A group of load clients of one target, opened with bounded concurrency, with summed counters.</summary>
+internal sealed class ClientFleet
+{
+    private readonly ServerProcess _server;
+    private readonly List<LoadConnection> _connections = [];
+    private int _nextId;
+
+    public ClientFleet(ServerProcess server) => _server = server;
+
+    public LatencyHistogram Latency { get; } = new();
+
+    public IReadOnlyList<LoadConnection> Connections => _connections;
+
+    public int Count => _connections.Count;
+
+    /// <summary>Opens <paramref name="count"/> more clients, at most <paramref name="concurrency"/> handshakes at once, each subscribed before this returns.</summary>
+    public async Task AddAsync(int count, int concurrency, bool stuck, string label, CancellationToken cancellationToken)
+    {
+        var created = new LoadConnection[count];
+        for (int i = 0; i < count; i++)
+        {
+            int id = _nextId++;
+            created[i] = _server.Target == "signalr"
+                ? new SignalRLoadConnection(id, Latency)
+                : new WebSocketLoadConnection(id, Latency, join: _server.Target == "helios", stuck);
+        }
+
+        int opened = 0;
+        using var progress = LoadOutput.Every(TimeSpan.FromSeconds(1), () => $"{label}: connecting {Volatile.Read(ref opened)}/{count}");
+        await Parallel.ForEachAsync(created, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken }, async (c, ct) =>
+        {
+            await c.ConnectAsync(_server.ClientUri, ct);
+            Interlocked.Increment(ref opened);
+        });
+        _connections.AddRange(created);
+    }
+
+    public FleetTotals Totals()
+    {
+        var t = new FleetTotals();
+        foreach (LoadConnection c in _connections)
+        {
+            t.Received += Volatile.Read(ref c.Received);
+            t.Lagged += Volatile.Read(ref c.Lagged);
+            t.Gaps += Volatile.Read(ref c.Gaps);
+            t.OutOfOrder += Volatile.Read(ref c.OutOfOrder);
+            t.Bytes += Volatile.Read(ref c.Bytes);
+            t.LastReceiveTicks = Math.Max(t.LastReceiveTicks, Volatile.Read(ref c.LastReceiveTicks));
+            t.Open += c.IsOpen ? 1 : 0;
+            t.Faulted += c.Faulted ? 1 : 0;
+        }
+
+        return t;
+    }
+
+    /// <summary>
+    /// Waits until every client has received or been told it lost <paramref name="expected"/> changes in total, or
+    /// until nothing moved for <paramref name="idle"/>; returns the final totals.
+    /// </summary>
+    public async Task<FleetTotals> DrainAsync(FleetTotals before, long expected, TimeSpan idle, string label, CancellationToken cancellationToken)
+    {
+        long lastProgress = Stopwatch.GetTimestamp();
+        long lastSeen = -1;
+        while (true)
+        {
+            FleetTotals now = Totals() - before;
+            long accounted = now.Received + now.Lagged;
+            if (accounted >= expected)
+            {
+                return now;
+            }
+
+            if (accounted != lastSeen)
+            {
+                lastSeen = accounted;
+                lastProgress = Stopwatch.GetTimestamp();
+            }
+            else if (Stopwatch.GetElapsedTime(lastProgress) > idle)
+            {
+                LoadOutput.Line($"{label}: drain stalled at {accounted:N0}/{expected:N0}");
+                return now;
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    public async Task CloseAllAsync(int concurrency)
+    {
+        await Parallel.ForEachAsync(_connections, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (c, ct) => await c.CloseAsync(ct));
+    }
+
+    public void AbortAll()
+    {
+        foreach (LoadConnection c in _connections)
+        {
+            c.Abort();
+        }
+    }
+
+    public void Clear() => _connections.Clear();
+}
+
+/// <summary>Summed client counters (subtract two to get one phase).</summary>
+internal struct FleetTotals
+{
+    public long Received;
+    public long Lagged;
+    public long Gaps;
+    public long OutOfOrder;
+    public long Bytes;
+    public long LastReceiveTicks;
+    public int Open;
+    public int Faulted;
+
+    public static FleetTotals operator -(FleetTotals a, FleetTotals b) => new()
+    {
+        Received = a.Received - b.Received,
+        Lagged = a.Lagged - b.Lagged,
+        Gaps = a.Gaps - b.Gaps,
+        OutOfOrder = a.OutOfOrder - b.OutOfOrder,
+        Bytes = a.Bytes - b.Bytes,
+        LastReceiveTicks = a.LastReceiveTicks,
+        Open = a.Open,
+        Faulted = a.Faulted,
+    };
+}

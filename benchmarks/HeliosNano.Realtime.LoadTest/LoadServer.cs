@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Net;
+using HeliosNano.Realtime.WebSockets;
+using Microsoft.AspNetCore.Http.Connections;
+
+namespace HeliosNano.Realtime.LoadTest;
+
+/// <summary>
+/// <c>serve --target helios|signalr|raw --port N</c>: the server under test, in its own process, plus the control
+/// endpoints the tool drives it with (127.0.0.1 only).
+/// </summary>
+/// <remarks>
+/// Control: <c>POST /load/start?rate=R&amp;count=C&amp;seconds=S</c> (rate 0 = flat out), <c>POST /load/stop</c>,
+/// <c>GET /load/stats[?gc=1]</c>, <c>POST /load/shutdown</c> (graceful host stop, as SIGTERM would).
+/// Endpoints under test: helios <c>/realtime/v1/websocket</c>, signalr <c>/hub</c>, raw <c>/ws</c>.
+/// </remarks>
+internal static class LoadServer
+{
+    public static async Task<int> RunAsync(CommandLine args)
+    {
+        string target = args.GetString("target", "helios");
+        int port = args.GetInt("port", 5080);
+        int noteBytes = args.GetInt("note-bytes", 64);
+        int shutdownSeconds = args.GetInt("shutdown-timeout", 15);
+        args.EnsureAllUsed();
+        string note = OrderPayload.MakeNote(noteBytes);
+
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(shutdownSeconds));
+        switch (target)
+        {
+            case "helios":
+                builder.Services.AddHeliosRealtime();
+                builder.Services.AddSingleton<LoadPublisher>(sp => new HeliosPublisher(sp.GetRequiredService<ChangeNotifier>(), note));
+                break;
+            case "signalr":
+                builder.Services.AddSignalR();
+                builder.Services.AddSingleton<LoadPublisher>(sp => new SignalRPublisher(sp.GetRequiredService<Microsoft.AspNetCore.SignalR.IHubContext<LoadHub>>(), note));
+                break;
+            case "raw":
+                builder.Services.AddSingleton<RawPublisher>(_ => new RawPublisher(note));
+                builder.Services.AddSingleton<LoadPublisher>(sp => sp.GetRequiredService<RawPublisher>());
+                break;
+            default:
+                throw new ArgumentException($"Unknown target '{target}': use helios, signalr or raw.");
+        }
+
+        WebApplication app = builder.Build();
+        LoadPublisher publisher = app.Services.GetRequiredService<LoadPublisher>();
+        switch (target)
+        {
+            case "helios":
+                // Long soaks hold idle sockets for minutes: the default 60 s idle timeout expects client heartbeats,
+                // which the load clients do not send (they only listen).
+                app.MapHeliosRealtime(RealtimeEndpointRouteBuilderExtensions.DefaultPattern, o => o.IdleTimeout = TimeSpan.FromHours(1));
+                break;
+            case "signalr":
+                app.MapHub<LoadHub>("/hub", o => o.Transports = HttpTransportType.WebSockets);
+                break;
+            default:
+                app.UseWebSockets();
+                RawPublisher raw = app.Services.GetRequiredService<RawPublisher>();
+                app.Map("/ws", raw.HandleAsync);
+                break;
+        }
+
+        app.MapPost("/load/start", (HttpRequest request) =>
+        {
+            double rate = ParseDouble(request.Query["rate"], 0);
+            long count = (long)ParseDouble(request.Query["count"], 1000);
+            double seconds = ParseDouble(request.Query["seconds"], 0);
+            publisher.Start(rate, count, seconds);
+            return Results.Accepted();
+        });
+        app.MapPost("/load/stop", async () =>
+        {
+            await publisher.StopAsync();
+            return Results.Ok();
+        });
+        app.MapGet("/load/stats", (HttpRequest request) => Results.Json(publisher.GetStats(request.Query.ContainsKey("gc"))));
+        app.MapPost("/load/shutdown", (IHostApplicationLifetime lifetime) =>
+        {
+            lifetime.StopApplication();
+            return Results.Accepted();
+        });
+
+        await app.StartAsync();
+        Console.WriteLine($"ready {target} {port}");
+        await app.WaitForShutdownAsync();
+        await publisher.StopAsync();
+        (publisher as IDisposable)?.Dispose();
+        await app.DisposeAsync();
+        Console.WriteLine("stopped");
+        return 0;
+    }
+
+    private static double ParseDouble(string? value, double fallback) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double parsed) ? parsed : fallback;
+}

@@ -1,0 +1,195 @@
+using System.Diagnostics;
+
+namespace HeliosNano.Realtime.LoadTest;
+
+/// <summary>
+/// One server process of one target plus its clients: the unit every command is built from. Measures memory at
+/// the baseline (before any client), idle (all subscribed) and under load, and runs publish passes.
+/// </summary>
+internal sealed class LoadSession : IAsyncDisposable
+{
+    private LoadSession(ServerProcess server, string label)
+    {
+        Server = server;
+        Label = label;
+        Fleet = new ClientFleet(server);
+    }
+
+    public ServerProcess Server { get; }
+
+    public ClientFleet Fleet { get; }
+
+    public string Label { get; }
+
+    public MemoryPoint Baseline { get; private set; }
+
+    public MemoryPoint Idle { get; private set; }
+
+    public static async Task<LoadSession> StartAsync(string target, int noteBytes, CancellationToken cancellationToken)
+    {
+        ServerProcess server = await ServerProcess.StartAsync(target, noteBytes, cancellationToken);
+        var session = new LoadSession(server, target);
+        session.Baseline = await session.MeasureMemoryAsync(cancellationToken);
+        return session;
+    }
+
+    /// <summary>Opens clients and waits until the server counts every one of them as subscribed, then measures idle memory.</summary>
+    public async Task ConnectAsync(int connections, int concurrency, CancellationToken cancellationToken)
+    {
+        await Fleet.AddAsync(connections, concurrency, stuck: false, $"{Label} N={connections}", cancellationToken);
+        await WaitForSubscribersAsync(Fleet.Count, cancellationToken);
+        Idle = await MeasureMemoryAsync(cancellationToken);
+    }
+
+    public async Task WaitForSubscribersAsync(int expected, CancellationToken cancellationToken)
+    {
+        long start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            ServerStats stats = await Server.GetStatsAsync(false, cancellationToken);
+            if (stats.Subscribers == expected)
+            {
+                return;
+            }
+
+            if (Stopwatch.GetElapsedTime(start) > TimeSpan.FromSeconds(60))
+            {
+                throw new TimeoutException($"The server counts {stats.Subscribers} subscribers, expected {expected}.");
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    /// <summary>RSS and managed heap after a forced full collection in the server.</summary>
+    public async Task<MemoryPoint> MeasureMemoryAsync(CancellationToken cancellationToken)
+    {
+        ServerStats stats = await Server.GetStatsAsync(forceGc: true, cancellationToken);
+        return new MemoryPoint(Server.RssBytes(), stats.ManagedBytes);
+    }
+
+    /// <summary>Publishes <paramref name="count"/> rows at <paramref name="rate"/>/s (0 = flat out) and accounts for every delivery.</summary>
+    public async Task<PassResult> RunPassAsync(string mode, double rate, long count, double seconds, CancellationToken cancellationToken)
+    {
+        FleetTotals before = Fleet.Totals();
+        Fleet.Latency.Reset();
+        TimeSpan serverCpu0 = Server.CpuTime();
+        TimeSpan clientCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        long start = Stopwatch.GetTimestamp();
+        await Server.StartPublishingAsync(rate, count, seconds, cancellationToken);
+        long peakRss = 0, peakManaged = 0;
+        ServerStats stats;
+        do
+        {
+            await Task.Delay(500, cancellationToken);
+            stats = await Server.GetStatsAsync(false, cancellationToken);
+            peakRss = Math.Max(peakRss, Server.RssBytes());
+            peakManaged = Math.Max(peakManaged, stats.ManagedBytes);
+            FleetTotals now = Fleet.Totals() - before;
+            double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            LoadOutput.Line($"{Label} N={Fleet.Count} {mode}: published {stats.Published:N0}, received {now.Received:N0} ({now.Received / elapsed:N0}/s), lagged {now.Lagged:N0}, server RSS {LoadOutput.Mb(peakRss)}");
+        }
+        while (stats.Publishing);
+
+        long expected = stats.Published * Fleet.Count;
+        FleetTotals totals = await Fleet.DrainAsync(before, expected, TimeSpan.FromSeconds(5), $"{Label} N={Fleet.Count} {mode}", cancellationToken);
+        TimeSpan serverCpu = Server.CpuTime() - serverCpu0;
+        TimeSpan clientCpu = Process.GetCurrentProcess().TotalProcessorTime - clientCpu0;
+        ServerStats final = await Server.GetStatsAsync(false, cancellationToken);
+        double duration = totals.LastReceiveTicks > start ? (totals.LastReceiveTicks - start) / (double)Stopwatch.Frequency : 0;
+        return new PassResult
+        {
+            Mode = mode,
+            Connections = Fleet.Count,
+            Published = stats.Published,
+            Expected = expected,
+            Received = totals.Received,
+            Lagged = totals.Lagged,
+            Gaps = totals.Gaps,
+            OutOfOrder = totals.OutOfOrder,
+            Seconds = duration,
+            AverageFrameBytes = totals.Received == 0 ? 0 : totals.Bytes / (double)totals.Received,
+            Latency = Fleet.Latency.Summarize(),
+            ServerCpu = serverCpu,
+            ClientCpu = clientCpu,
+            NotifyP50Ns = final.NotifyP50Ns,
+            NotifyP99Ns = final.NotifyP99Ns,
+            NotifyMaxNs = final.NotifyMaxNs,
+            ServerLagged = final.LaggedChanges,
+            PeakRss = peakRss,
+            PeakManaged = peakManaged,
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            Fleet.AbortAll();
+        }
+        finally
+        {
+            await Server.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>Server memory at one moment.</summary>
+internal readonly record struct MemoryPoint(long Rss, long Managed);
+
+/// <summary>What one publish pass measured.</summary>
+internal sealed record PassResult
+{
+    public string Mode { get; init; } = "";
+
+    public int Connections { get; init; }
+
+    public long Published { get; init; }
+
+    public long Expected { get; init; }
+
+    public long Received { get; init; }
+
+    public long Lagged { get; init; }
+
+    /// <summary>Expected deliveries neither received nor reported as lag (must be 0).</summary>
+    public long Unaccounted => Expected - Received - Lagged;
+
+    public long Gaps { get; init; }
+
+    public long OutOfOrder { get; init; }
+
+    public double Seconds { get; init; }
+
+    public double DeliveredPerSecond => Seconds > 0 ? Received / Seconds : 0;
+
+    public double AverageFrameBytes { get; init; }
+
+    public LatencySummary Latency { get; init; }
+
+    public TimeSpan ServerCpu { get; init; }
+
+    public TimeSpan ClientCpu { get; init; }
+
+    /// <summary>Server CPU per delivered message, in microseconds.</summary>
+    public double ServerCpuPerMessageUs => Received == 0 ? 0 : ServerCpu.TotalMilliseconds * 1000 / Received;
+
+    public long NotifyP50Ns { get; init; }
+
+    public long NotifyP99Ns { get; init; }
+
+    public long NotifyMaxNs { get; init; }
+
+    public long ServerLagged { get; init; }
+
+    public long PeakRss { get; init; }
+
+    public long PeakManaged { get; init; }
+
+    public string Describe() =>
+        $"{Mode}: published {Published:N0} x {Connections:N0} conns = {Expected:N0} expected; received {Received:N0}, lagged (reported) {Lagged:N0}, "
+        + $"unaccounted {Unaccounted:N0}, unreported gaps {Gaps:N0}, out of order {OutOfOrder:N0}\n"
+        + $"    delivered {DeliveredPerSecond:N0} msg/s over {Seconds:0.00} s, frame {AverageFrameBytes:N0} B, latency {Latency}\n"
+        + $"    server CPU {ServerCpu.TotalSeconds:0.00} s ({ServerCpuPerMessageUs:0.00} µs/msg), client CPU {ClientCpu.TotalSeconds:0.00} s, "
+        + $"publish call p50 {NotifyP50Ns / 1000.0:0.0} µs / p99 {NotifyP99Ns / 1000.0:0.0} µs / max {NotifyMaxNs / 1000.0:0.0} µs, server-side lagged {ServerLagged:N0}";
+}
