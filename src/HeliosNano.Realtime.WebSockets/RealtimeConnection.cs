@@ -867,25 +867,34 @@ internal sealed partial class RealtimeConnection : IDisposable
         element.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     /// <summary>
-    /// Reads the replay point a client may pass when it joins: <c>config.heliosnano.last_seq</c>, the <c>seq</c> of
-    /// the last change frame it received (a number, or a string of digits).
+    /// Reads the replay point a client may pass when it joins: the <c>seq</c> of the last change frame it received, as
+    /// <c>config.postgres_changes_options.last_seq</c> (the one config object supabase-js forwards verbatim:
+    /// <c>supabase.channel(name, { config: { postgres_changes_options: { last_seq } } })</c>) or
+    /// <c>config.heliosnano.last_seq</c>; a number or a string of digits.
     /// </summary>
     private static bool TryGetLastSequence(JsonElement config, out long lastSeen)
     {
         lastSeen = 0;
-        if (config.ValueKind != JsonValueKind.Object
-            || !config.TryGetProperty("heliosnano"u8, out JsonElement ours) || ours.ValueKind != JsonValueKind.Object
-            || !ours.TryGetProperty("last_seq"u8, out JsonElement value))
+        if (config.ValueKind != JsonValueKind.Object)
         {
             return false;
         }
 
-        return value.ValueKind switch
+        foreach (string holder in (ReadOnlySpan<string>)["postgres_changes_options", "heliosnano"])
         {
-            JsonValueKind.Number => value.TryGetInt64(out lastSeen) && lastSeen >= 0,
-            JsonValueKind.String => long.TryParse(value.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out lastSeen),
-            _ => false,
-        };
+            if (config.TryGetProperty(holder, out JsonElement options) && options.ValueKind == JsonValueKind.Object
+                && options.TryGetProperty("last_seq"u8, out JsonElement value))
+            {
+                return value.ValueKind switch
+                {
+                    JsonValueKind.Number => value.TryGetInt64(out lastSeen) && lastSeen >= 0,
+                    JsonValueKind.String => long.TryParse(value.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out lastSeen),
+                    _ => false,
+                };
+            }
+        }
+
+        return false;
     }
 
     /// <summary>An inbound message for the connection loop, or a note from the receive loop.</summary>

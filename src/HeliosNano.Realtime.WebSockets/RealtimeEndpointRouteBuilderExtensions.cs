@@ -28,7 +28,8 @@ public static class RealtimeEndpointRouteBuilderExtensions
     /// <para>
     /// Change frames: event <c>postgres_changes</c>, payload <c>{"ids":[…],"data":{schema, table, commit_timestamp,
     /// type, columns, errors, record, old_record}, …the same fields flat…, "seq":N}</c>. <c>seq</c> is the change's
-    /// <see cref="ChangeEvent.Sequence"/>; a client that rejoins with <c>config.heliosnano.last_seq = N</c> first gets
+    /// <see cref="ChangeEvent.Sequence"/>; a client that joins with <c>config.postgres_changes_options.last_seq = N</c> (or
+    /// <c>config.heliosnano.last_seq</c>) first gets
     /// the retained changes after N, or a <c>system</c> lag message when they were already overwritten.
     /// </para>
     /// <para>
