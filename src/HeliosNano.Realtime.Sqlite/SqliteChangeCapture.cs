@@ -631,7 +631,11 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         _statements.RemoveAt(index);
 
         // A statement that fails is undone by SQLite (statement journal) without any hook: it then reports no changes.
-        if (_changeCount > finished.ChangeMark && SqliteNative.Changes64(_db) == 0)
+        // A statement reset before it ran to completion (INSERT … RETURNING read partly) reports "finished" before it
+        // halts, so sqlite3_changes() is not yet its own: keep its changes (DML with RETURNING is done before the first
+        // row) and let the commit hook or the transaction's end decide.
+        bool halted = SqliteNative.StmtBusy(statement) == 0;
+        if (halted && _changeCount > finished.ChangeMark && SqliteNative.Changes64(_db) == 0)
         {
             TruncateTo(finished.ChangeMark);
         }

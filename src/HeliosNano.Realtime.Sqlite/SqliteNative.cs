@@ -46,6 +46,7 @@ internal static unsafe class SqliteNative
     public static delegate* unmanaged[Cdecl]<nint, int> GetAutocommit;
     public static delegate* unmanaged[Cdecl]<nint, byte*, int> TxnState;
     public static delegate* unmanaged[Cdecl]<nint, long> Changes64;
+    public static delegate* unmanaged[Cdecl]<nint, int> StmtBusy;
     public static delegate* unmanaged[Cdecl]<nint, int> ValueType;
     public static delegate* unmanaged[Cdecl]<nint, long> ValueInt64;
     public static delegate* unmanaged[Cdecl]<nint, double> ValueDouble;
@@ -86,6 +87,7 @@ internal static unsafe class SqliteNative
             GetAutocommit = (delegate* unmanaged[Cdecl]<nint, int>)Export(library, libraryName, "sqlite3_get_autocommit");
             TxnState = (delegate* unmanaged[Cdecl]<nint, byte*, int>)Export(library, libraryName, "sqlite3_txn_state");
             Changes64 = (delegate* unmanaged[Cdecl]<nint, long>)Export(library, libraryName, "sqlite3_changes64");
+            StmtBusy = (delegate* unmanaged[Cdecl]<nint, int>)Export(library, libraryName, "sqlite3_stmt_busy");
             ValueType = (delegate* unmanaged[Cdecl]<nint, int>)Export(library, libraryName, "sqlite3_value_type");
             ValueInt64 = (delegate* unmanaged[Cdecl]<nint, long>)Export(library, libraryName, "sqlite3_value_int64");
             ValueDouble = (delegate* unmanaged[Cdecl]<nint, double>)Export(library, libraryName, "sqlite3_value_double");
