@@ -1,3 +1,4 @@
+using HeliosNano.Realtime.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -14,11 +15,11 @@ internal sealed class SampleDatabase : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SqliteConnection _connection;
-    private readonly IDisposable? _capture;
+    private readonly SqliteChangeCapture _capture;
     private readonly ChangeNotifier _notifier;
 
     /// <summary>Initializes a new instance of the <see cref="SampleDatabase"/> class and opens the database.</summary>
-    public SampleDatabase(IOptions<SampleOptions> options, ChangeNotifier notifier)
+    public SampleDatabase(IOptions<SampleOptions> options, ChangeNotifier notifier, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(notifier);
@@ -34,7 +35,12 @@ internal sealed class SampleDatabase : IDisposable
         _connection = new SqliteConnection(builder.ConnectionString);
         _connection.Open();
         _notifier = notifier;
-        _capture = CaptureChanges(_connection, notifier);
+        _capture = _connection.CaptureChanges(notifier, new SqliteChangeCaptureOptions
+        {
+            Schema = SchemaName,
+            Logger = loggerFactory?.CreateLogger("HeliosNano.Realtime.Sqlite.SqliteChangeCapture"),
+            TimeProvider = timeProvider,
+        });
         RegisterTables(_connection);
     }
 
@@ -84,19 +90,12 @@ internal sealed class SampleDatabase : IDisposable
         _gate.Wait();
         try
         {
-            _capture?.Dispose();
+            _capture.Dispose();
             _connection.Dispose();
         }
         finally
         {
             _gate.Release();
         }
-    }
-
-    private static IDisposable? CaptureChanges(SqliteConnection connection, ChangeNotifier notifier)
-    {
-        _ = connection;
-        _ = notifier;
-        return null;
     }
 }
