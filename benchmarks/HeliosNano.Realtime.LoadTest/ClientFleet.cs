@@ -37,6 +37,16 @@ internal sealed class ClientFleet
             Interlocked.Increment(ref opened);
         });
         _connections.AddRange(created);
+
+        // Gap accounting starts where the server's sequence stands now (sequences continue across passes).
+        ServerStats stats = await _server.GetStatsAsync(false, cancellationToken);
+        if (!stats.Publishing)
+        {
+            foreach (LoadConnection c in created)
+            {
+                c.StartAfter(stats.LastSequence);
+            }
+        }
     }
 
     public FleetTotals Totals()

@@ -51,6 +51,9 @@ internal abstract class LoadConnection
 
     protected LatencyHistogram Latency { get; }
 
+    /// <summary>Sets the last sequence published before this client joined, so its first change is not counted as a gap.</summary>
+    public void StartAfter(long sequence) => _lastSequence = sequence;
+
     protected void SetJoined(bool ok) => _joined.TrySetResult(ok);
 
     protected void SetEnded() => _ended.TrySetResult();
@@ -110,6 +113,11 @@ internal abstract class LoadConnection
 
     /// <summary>Closes with a close handshake.</summary>
     public abstract Task CloseAsync(CancellationToken cancellationToken);
+
+    /// <summary>Lets a stuck client read again.</summary>
+    public virtual void Unstick()
+    {
+    }
 
     /// <summary>Drops the TCP connection without a close frame.</summary>
     public abstract void Abort();

@@ -13,6 +13,7 @@ internal sealed class WebSocketLoadConnection(int id, LatencyHistogram latency, 
 
     private readonly ClientWebSocket _socket = new();
     private readonly CancellationTokenSource _abort = new();
+    private readonly TaskCompletionSource _unstuck = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _aborting;
 
     public override async Task ConnectAsync(Uri server, CancellationToken cancellationToken)
@@ -53,6 +54,8 @@ internal sealed class WebSocketLoadConnection(int id, LatencyHistogram latency, 
         }
     }
 
+    public override void Unstick() => _unstuck.TrySetResult();
+
     public override void Abort()
     {
         _aborting = true;
@@ -69,10 +72,10 @@ internal sealed class WebSocketLoadConnection(int id, LatencyHistogram latency, 
         {
             while (true)
             {
-                if (stuck && Joined.IsCompleted)
+                if (stuck && Joined.IsCompleted && !_unstuck.Task.IsCompleted)
                 {
-                    // Never read again: the server's sends to this socket fill the kernel buffers and then block.
-                    await Task.Delay(Timeout.Infinite, _abort.Token);
+                    // Stop reading: the server's sends to this socket fill the kernel buffers and then block.
+                    await _unstuck.Task.WaitAsync(_abort.Token);
                 }
 
                 if (count == buffer.Length)
