@@ -1,0 +1,150 @@
+// The sample server's dashboard in a real browser: Debian's Chromium, headless, driven by playwright-core.
+// Starts the built sample server (dotnet build first), loads the dashboard, writes through POST /sql and checks that
+// the rows change in place, without a reload, from the changes arriving over the page's own WebSocket.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, "../..");
+const configuration = process.env.CONFIGURATION || "Debug";
+const serverDll = join(repo, `samples/HeliosNano.Realtime.Sample/bin/${configuration}/net10.0/HeliosNano.Realtime.Sample.dll`);
+const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const artifacts = join(here, "artifacts");
+
+const CREATE_ORDERS =
+  "CREATE TABLE orders ( id SERIAL PRIMARY KEY, customer TEXT, total NUMERIC(10, 2), status TEXT DEFAULT 'pending', updated_at TIMESTAMP DEFAULT now());";
+
+let server;
+let serverOutput = "";
+let baseUrl;
+let browser;
+let profile;
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+function startServer(port) {
+  return new Promise((resolveStart, reject) => {
+    const child = spawn("dotnet", [serverDll, "--urls", `http://127.0.0.1:${port}`], {
+      cwd: repo,
+      env: { ...process.env, DOTNET_NOLOGO: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const onData = (chunk) => {
+      serverOutput += chunk;
+      if (serverOutput.includes("Application started")) { resolveStart(child); }
+    };
+    child.stdout.setEncoding("utf8").on("data", onData);
+    child.stderr.setEncoding("utf8").on("data", onData);
+    child.once("exit", (code) => reject(new Error(`sample server exited with ${code} before starting:\n${serverOutput}`)));
+    child.once("error", reject);
+  });
+}
+
+async function sql(text) {
+  const response = await fetch(`${baseUrl}/sql`, { method: "POST", body: text });
+  const body = await response.json();
+  assert.equal(response.status, 200, `POST /sql failed: ${JSON.stringify(body)}`);
+  return body;
+}
+
+before(async () => {
+  assert.ok(existsSync(serverDll), `${serverDll} is missing: run 'dotnet build samples/HeliosNano.Realtime.Sample' first`);
+  assert.ok(existsSync(chromiumPath), `${chromiumPath} is missing: apt-get install -y chromium`);
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  server = await startServer(port);
+  profile = mkdtempSync(join(tmpdir(), "helios-chromium-"));
+  // A fresh user data dir per run (playwright passes it as --user-data-dir).
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    viewport: { width: 1360, height: 820 },
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server.once("exit", r));
+    server.kill("SIGTERM");
+    await exited;
+  }
+  if (profile) { rmSync(profile, { recursive: true, force: true }); }
+});
+
+test("dashboard shows committed rows live, without a reload", { timeout: 60_000 }, async () => {
+  await sql(CREATE_ORDERS);
+  const page = await browser.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+  await page.goto(`${baseUrl}/?table=orders`);
+
+  // Joined realtime:public:orders over the page's own WebSocket.
+  await page.waitForSelector('#status[data-state="subscribed"]', { timeout: 15_000 });
+  assert.match(await page.textContent("#status-text"), /realtime:public:orders/);
+  assert.equal(await page.locator("#rows tr").count(), 0);
+
+  // A marker that a reload would wipe out.
+  await page.evaluate(() => { window.__sameDocument = true; });
+
+  await sql("INSERT INTO orders (customer, total) VALUES ('Alice', 49.99);");
+  const alice = page.locator("#rows tr", { hasText: "Alice" });
+  await alice.waitFor({ timeout: 10_000 });
+  assert.match(await alice.textContent(), /49\.99/);
+  assert.match(await alice.textContent(), /pending/);
+
+  await sql("INSERT INTO orders (customer, total) VALUES ('Bob', 12.50); UPDATE orders SET status = 'paid', updated_at = now() WHERE id = 1;");
+  await page.locator("#rows tr", { hasText: "Bob" }).waitFor({ timeout: 10_000 });
+  await page.locator("#rows tr", { hasText: "Alice" }).filter({ hasText: "paid" }).waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator("#rows tr").count(), 2, "the UPDATE replaced Alice's row in place");
+
+  // The event log lists the three changes, newest first.
+  await page.waitForFunction(() => document.querySelectorAll("#log li:not(.system)").length === 3, null, { timeout: 10_000 });
+  const badges = await page.locator("#log li:not(.system) .badge").allTextContents();
+  assert.deepEqual(badges, ["UPDATE", "INSERT", "INSERT"]);
+
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, "dashboard.png"), fullPage: true, animations: "disabled" });
+
+  await sql("DELETE FROM orders WHERE id = 1;");
+  await page.waitForFunction(() => !document.querySelector("#rows").textContent.includes("Alice"), null, { timeout: 10_000 });
+  assert.equal(await page.locator("#rows tr").count(), 1);
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page was never reloaded");
+  assert.deepEqual(pageErrors, []);
+  await page.close();
+});
+
+test("dashboard discovers a table created after it loaded", { timeout: 60_000 }, async () => {
+  const page = await browser.newPage();
+  await page.goto(`${baseUrl}/?table=customers`);
+  await page.waitForSelector('#status[data-state="subscribed"]', { timeout: 15_000 });
+  await sql("CREATE TABLE customers (id SERIAL PRIMARY KEY, name TEXT NOT NULL, vip BOOLEAN DEFAULT false);");
+
+  // The catalog is polled every 3 s; the page then switches to the table it was asked for and joins it.
+  await page.waitForFunction(() => document.querySelector("#status-text").textContent.includes("realtime:public:customers"), null, { timeout: 15_000 });
+  await sql("INSERT INTO customers (name, vip) VALUES ('Zoe', true);");
+  const zoe = page.locator("#rows tr", { hasText: "Zoe" });
+  await zoe.waitFor({ timeout: 10_000 });
+  assert.match(await zoe.textContent(), /true/);
+  await page.close();
+});
