@@ -1,8 +1,8 @@
-using Microsoft.AspNetCore.Builder;
 using System.Net.Http.Headers;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
 
 namespace HeliosNano.Realtime.Sample.Tests;
 
