@@ -325,6 +325,95 @@ public class SqliteChangeCaptureTests
     }
 
     [Test]
+    public void FailedCommit_BusyAfterTheCommitHook_PublishesOnlyOnceTheCommitSucceeds()
+    {
+        // Rollback-journal mode: a reader's SHARED lock makes the writer's COMMIT fail with SQLITE_BUSY *after* SQLite
+        // has called the commit hook. The transaction stays open; the retried COMMIT succeeds once the reader is done.
+        string directory = Directory.CreateTempSubdirectory("helios-sqlite-").FullName;
+        string connectionString = $"Data Source={Path.Combine(directory, "busy.db")};Pooling=False;Default Timeout=1";
+        try
+        {
+            using var notifier = new ChangeNotifier();
+            using var reader = new SqliteConnection(connectionString);
+            using var writer = new SqliteConnection(connectionString);
+            reader.Open();
+            writer.Open();
+            using SqliteChangeCapture capture = writer.CaptureChanges(notifier);
+            using ChangeReader changes = notifier.Subscribe();
+            Execute(writer, "PRAGMA journal_mode = DELETE; CREATE TABLE t (v INTEGER)");
+
+            Execute(reader, "BEGIN; SELECT count(*) FROM t");   // holds a SHARED lock until COMMIT
+            Execute(writer, "BEGIN; INSERT INTO t VALUES (1)");
+            Assert.That(() => Execute(writer, "COMMIT"), Throws.TypeOf<SqliteException>().With.Property(nameof(SqliteException.SqliteErrorCode)).EqualTo(5));
+            Assert.That(() => Execute(writer, "INSERT INTO t VALUES (2)"), Throws.Nothing, "the transaction is still open");
+            Assert.That(changes.TryRead(out _), Is.False, "the commit hook ran but the commit failed: nothing published");
+
+            Execute(reader, "COMMIT");
+            Execute(writer, "COMMIT");
+
+            var published = new List<string>();
+            while (changes.TryRead(out ChangeEvent? change))
+            {
+                published.Add(Record(change));
+            }
+
+            Assert.That(published, Is.EqualTo(new[] { """{"v":1}""", """{"v":2}""" }));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Test]
+    public void FailedAutocommit_BusyAfterTheCommitHook_PublishesNothing()
+    {
+        string directory = Directory.CreateTempSubdirectory("helios-sqlite-").FullName;
+        string connectionString = $"Data Source={Path.Combine(directory, "busy.db")};Pooling=False;Default Timeout=1";
+        try
+        {
+            using var notifier = new ChangeNotifier();
+            using var reader = new SqliteConnection(connectionString);
+            using var writer = new SqliteConnection(connectionString);
+            reader.Open();
+            writer.Open();
+            using SqliteChangeCapture capture = writer.CaptureChanges(notifier);
+            using ChangeReader changes = notifier.Subscribe();
+            Execute(writer, "PRAGMA journal_mode = DELETE; CREATE TABLE t (v INTEGER)");
+
+            Execute(reader, "BEGIN; SELECT count(*) FROM t");
+            Assert.That(() => Execute(writer, "INSERT INTO t VALUES (1)"), Throws.TypeOf<SqliteException>());
+            Execute(reader, "COMMIT");
+
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That(changes.TryRead(out _), Is.False);
+                Assert.That(capture.TransactionsRolledBack, Is.GreaterThanOrEqualTo(1), "Microsoft.Data.Sqlite retries on SQLITE_BUSY: each try is rolled back");
+                Assert.That(capture.ChangesPublished, Is.Zero);
+                Assert.That(ExecuteScalar(writer, "SELECT count(*) FROM t"), Is.Zero, "SQLite rolled the row back");
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static long ExecuteScalar(SqliteConnection connection, string sql)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)command.ExecuteScalar()!;
+    }
+
+    [Test]
     public void Upsert_DoUpdate_PublishesAnUpdate()
     {
         using var harness = new CaptureHarness();
