@@ -68,7 +68,7 @@ internal sealed partial class RealtimeConnection : IDisposable
     private readonly List<(long Resume, long Missed)> _pendingLags = [];
     private readonly List<int> _ids = [];
     private readonly TaskCompletionSource _closeRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _sendTimeout;
+    private CancellationTokenSource _sendTimeout;
     private readonly ITimer _idleTimer;
     private ChangeReader _reader;
     private Task<bool>? _changeWait;
@@ -286,7 +286,7 @@ internal sealed partial class RealtimeConnection : IDisposable
             Log.Closing(_logger, _id, status, reason);
             _sendTimeout.CancelAfter(_options.SendTimeout);
             await _socket.CloseOutputAsync(status, reason, _sendTimeout.Token).ConfigureAwait(false);
-            _sendTimeout.TryReset();
+            ResetSendTimeout();
         }
 
         // Wait for the client's close frame (the receive loop ends on it), but not forever.
@@ -859,8 +859,18 @@ internal sealed partial class RealtimeConnection : IDisposable
     {
         _sendTimeout.CancelAfter(_options.SendTimeout);
         await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _sendTimeout.Token).ConfigureAwait(false);
-        _sendTimeout.TryReset();
+        ResetSendTimeout();
         _metrics.FramesSent.Add(1);
+    }
+
+    /// <summary>Stops the send timer after a send completed; a source whose timer cannot be stopped for sure is replaced.</summary>
+    private void ResetSendTimeout()
+    {
+        if (!_sendTimeout.TryReset())
+        {
+            _sendTimeout.Dispose();
+            _sendTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
+        }
     }
 
     private static string? GetString(JsonElement element, string name) =>
