@@ -26,8 +26,9 @@ namespace HeliosNano.Realtime.Sqlite;
 /// </para>
 /// <para>
 /// <b>When it is published.</b> Changes are buffered per transaction and handed to the notifier, in statement order,
-/// only once the commit has succeeded. SQLite's commit hook runs <em>before</em> the commit is durable (it may still fail
-/// with SQLITE_BUSY or an I/O error), so it only marks the transaction as committing; the capture publishes from the
+/// only once the commit has succeeded. SQLite's commit hook runs <em>before</em> the commit is durable (after it has the
+/// exclusive lock, so SQLITE_BUSY comes before it, but an I/O error or a full disk can still fail the commit), so it only
+/// marks the transaction as committing; the capture publishes from the
 /// statement trace's "statement finished" event (<c>SQLITE_TRACE_PROFILE</c>), which SQLite raises after the statement,
 /// commit included, has run and before <c>sqlite3_step</c> returns, once it has checked that no write transaction is
 /// still open. A commit that leaves the transaction open (SQLITE_BUSY on COMMIT) publishes nothing yet.

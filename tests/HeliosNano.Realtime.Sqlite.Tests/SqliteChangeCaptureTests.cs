@@ -325,10 +325,10 @@ public class SqliteChangeCaptureTests
     }
 
     [Test]
-    public void FailedCommit_BusyAfterTheCommitHook_PublishesOnlyOnceTheCommitSucceeds()
+    public void FailedCommit_Busy_PublishesOnlyOnceTheRetriedCommitSucceeds()
     {
-        // Rollback-journal mode: a reader's SHARED lock makes the writer's COMMIT fail with SQLITE_BUSY *after* SQLite
-        // has called the commit hook. The transaction stays open; the retried COMMIT succeeds once the reader is done.
+        // Rollback-journal mode: a reader's SHARED lock makes the writer's COMMIT fail with SQLITE_BUSY. The transaction
+        // stays open (more rows may join it); the retried COMMIT succeeds once the reader is done.
         string directory = Directory.CreateTempSubdirectory("helios-sqlite-").FullName;
         string connectionString = $"Data Source={Path.Combine(directory, "busy.db")};Pooling=False;Default Timeout=1";
         try
@@ -346,7 +346,7 @@ public class SqliteChangeCaptureTests
             Execute(writer, "BEGIN; INSERT INTO t VALUES (1)");
             Assert.That(() => Execute(writer, "COMMIT"), Throws.TypeOf<SqliteException>().With.Property(nameof(SqliteException.SqliteErrorCode)).EqualTo(5));
             Assert.That(() => Execute(writer, "INSERT INTO t VALUES (2)"), Throws.Nothing, "the transaction is still open");
-            Assert.That(changes.TryRead(out _), Is.False, "the commit hook ran but the commit failed: nothing published");
+            Assert.That(changes.TryRead(out _), Is.False, "the commit failed: nothing published");
 
             Execute(reader, "COMMIT");
             Execute(writer, "COMMIT");
@@ -366,7 +366,7 @@ public class SqliteChangeCaptureTests
     }
 
     [Test]
-    public void FailedAutocommit_BusyAfterTheCommitHook_PublishesNothing()
+    public void FailedAutocommit_Busy_PublishesNothing()
     {
         string directory = Directory.CreateTempSubdirectory("helios-sqlite-").FullName;
         string connectionString = $"Data Source={Path.Combine(directory, "busy.db")};Pooling=False;Default Timeout=1";
