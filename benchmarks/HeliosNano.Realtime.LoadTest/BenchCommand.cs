@@ -14,8 +14,8 @@ internal static class BenchCommand
     {
         string[] targets = args.GetStrings("targets", ["helios", "signalr", "raw"]);
         int[] counts = args.GetInts("connections", [1, 100, 1000]);
-        double rate = args.GetDouble("rate", 50);
-        double latencySeconds = args.GetDouble("latency-seconds", 5);
+        double rate = args.GetDouble("rate", 10);
+        double latencySeconds = args.GetDouble("latency-seconds", 10);
         long deliveries = args.GetInt("deliveries", 400_000);
         double seconds = args.GetDouble("seconds", 10);
         int noteBytes = args.GetInt("note-bytes", 64);
@@ -61,12 +61,12 @@ internal static class BenchCommand
         CultureInfo c = CultureInfo.InvariantCulture;
         sb.AppendLine(c, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; {Environment.ProcessorCount} cores; {machine ?? "machine: see README"}; row note {noteBytes} B.");
         sb.AppendLine();
-        sb.AppendLine(c, $"| target | conns | frame B | flat out: delivered msg/s | flat out: lagged / unaccounted | server CPU µs/msg | rate {rate:0}/s: p50 | p99 | max | lagged / unaccounted | publish call p99 | idle RSS KB/conn | idle managed KB/conn | peak RSS KB/conn under load |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine(c, $"| target | conns | frame B | flat out: delivered msg/s | flat out: lagged / unaccounted | server CPU µs/msg | server alloc B/msg | other processes (cores) | rate {rate:0}/s: p50 | p99 | max | lagged / unaccounted | publish call p99 | idle RSS KB/conn | idle managed KB/conn | peak RSS KB/conn under load |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (BenchRow r in rows)
         {
             double n = r.Connections;
-            sb.AppendLine(c, $"| {r.Target} | {r.Connections:N0} | {r.Flat.AverageFrameBytes:N0} | {r.Flat.DeliveredPerSecond:N0} | {r.Flat.Lagged:N0} / {r.Flat.Unaccounted:N0} | {r.Flat.ServerCpuPerMessageUs:0.00} | "
+            sb.AppendLine(c, $"| {r.Target} | {r.Connections:N0} | {r.Flat.AverageFrameBytes:N0} | {r.Flat.DeliveredPerSecond:N0} | {r.Flat.Lagged:N0} / {r.Flat.Unaccounted:N0} | {r.Flat.ServerCpuPerMessageUs:0.00} | {r.Flat.AllocatedPerMessage:N0} | {r.Flat.OtherCores:0.00} | "
                 + $"{LatencySummary.Format(r.Paced.Latency.P50)} | {LatencySummary.Format(r.Paced.Latency.P99)} | {LatencySummary.Format(r.Paced.Latency.Max)} | {r.Paced.Lagged:N0} / {r.Paced.Unaccounted:N0} | "
                 + $"{r.Paced.NotifyP99Ns / 1000.0:0.0} µs | {(r.Idle.Rss - r.Baseline.Rss) / n / 1024:0.0} | {(r.Idle.Managed - r.Baseline.Managed) / n / 1024:0.0} | "
                 + $"{(Math.Max(r.Flat.PeakRss, r.Paced.PeakRss) - r.Baseline.Rss) / n / 1024:0.0} |");

@@ -95,6 +95,7 @@ internal abstract class LoadPublisher
             GcHeapBytes = info.HeapSizeBytes,
             GcCommittedBytes = info.TotalCommittedBytes,
             WorkingSetBytes = Environment.WorkingSet,
+            AllocatedBytes = GC.GetTotalAllocatedBytes(false),
             Gen0Collections = GC.CollectionCount(0),
             Gen2Collections = GC.CollectionCount(2),
             ThreadPoolThreads = ThreadPool.ThreadCount,

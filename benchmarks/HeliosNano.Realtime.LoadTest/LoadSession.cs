@@ -75,6 +75,8 @@ internal sealed class LoadSession : IAsyncDisposable
         Fleet.Latency.Reset();
         TimeSpan serverCpu0 = Server.CpuTime();
         TimeSpan clientCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        ServerStats initial = await Server.GetStatsAsync(false, cancellationToken);
+        (double machineBusy0, double machineTotal0) = MachineCpu();
         long start = Stopwatch.GetTimestamp();
         await Server.StartPublishingAsync(rate, count, seconds, cancellationToken);
         long peakRss = 0, peakManaged = 0;
@@ -96,6 +98,8 @@ internal sealed class LoadSession : IAsyncDisposable
         TimeSpan serverCpu = Server.CpuTime() - serverCpu0;
         TimeSpan clientCpu = Process.GetCurrentProcess().TotalProcessorTime - clientCpu0;
         ServerStats final = await Server.GetStatsAsync(false, cancellationToken);
+        (double machineBusy1, double machineTotal1) = MachineCpu();
+        double wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
         double duration = totals.LastReceiveTicks > start ? (totals.LastReceiveTicks - start) / (double)Stopwatch.Frequency : 0;
         return new PassResult
         {
@@ -118,7 +122,28 @@ internal sealed class LoadSession : IAsyncDisposable
             ServerLagged = final.LaggedChanges,
             PeakRss = peakRss,
             PeakManaged = peakManaged,
+            AllocatedPerMessage = totals.Received == 0 ? 0 : (final.AllocatedBytes - initial.AllocatedBytes) / (double)totals.Received,
+            ServerGen0 = final.Gen0Collections - initial.Gen0Collections,
+            ServerGen2 = final.Gen2Collections - initial.Gen2Collections,
+            OtherCores = Math.Max(0, ((machineBusy1 - machineBusy0) / ClockTicks) - serverCpu.TotalSeconds - clientCpu.TotalSeconds) / wall,
+            MachineCores = (machineTotal1 - machineTotal0) / ClockTicks / wall,
         };
+    }
+
+    private const double ClockTicks = 100; // USER_HZ, the unit of /proc/stat
+
+    /// <summary>Busy and total CPU ticks of the whole machine (first line of /proc/stat), to show how much others used.</summary>
+    private static (double Busy, double Total) MachineCpu()
+    {
+        string[] f = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        double total = 0;
+        for (int i = 1; i < Math.Min(f.Length, 9); i++)
+        {
+            total += double.Parse(f[i], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        double idle = double.Parse(f[4], System.Globalization.CultureInfo.InvariantCulture) + double.Parse(f[5], System.Globalization.CultureInfo.InvariantCulture);
+        return (total - idle, total);
     }
 
     public async ValueTask DisposeAsync()
@@ -186,10 +211,23 @@ internal sealed record PassResult
 
     public long PeakManaged { get; init; }
 
+    /// <summary>Server bytes allocated per delivered message.</summary>
+    public double AllocatedPerMessage { get; init; }
+
+    public int ServerGen0 { get; init; }
+
+    public int ServerGen2 { get; init; }
+
+    /// <summary>Cores used by every other process on the machine during the pass (noise from concurrent work).</summary>
+    public double OtherCores { get; init; }
+
+    public double MachineCores { get; init; }
+
     public string Describe() =>
         $"{Mode}: published {Published:N0} x {Connections:N0} conns = {Expected:N0} expected; received {Received:N0}, lagged (reported) {Lagged:N0}, "
         + $"unaccounted {Unaccounted:N0}, unreported gaps {Gaps:N0}, out of order {OutOfOrder:N0}\n"
         + $"    delivered {DeliveredPerSecond:N0} msg/s over {Seconds:0.00} s, frame {AverageFrameBytes:N0} B, latency {Latency}\n"
         + $"    server CPU {ServerCpu.TotalSeconds:0.00} s ({ServerCpuPerMessageUs:0.00} µs/msg), client CPU {ClientCpu.TotalSeconds:0.00} s, "
-        + $"publish call p50 {NotifyP50Ns / 1000.0:0.0} µs / p99 {NotifyP99Ns / 1000.0:0.0} µs / max {NotifyMaxNs / 1000.0:0.0} µs, server-side lagged {ServerLagged:N0}";
+        + $"publish call p50 {NotifyP50Ns / 1000.0:0.0} µs / p99 {NotifyP99Ns / 1000.0:0.0} µs / max {NotifyMaxNs / 1000.0:0.0} µs, server-side lagged {ServerLagged:N0}\n"
+        + $"    server allocated {AllocatedPerMessage:N0} B/msg (gen0 {ServerGen0}, gen2 {ServerGen2}); other processes used {OtherCores:0.00} of {MachineCores:0.0} cores meanwhile";
 }

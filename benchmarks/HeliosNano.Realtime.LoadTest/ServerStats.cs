@@ -43,6 +43,9 @@ internal sealed record ServerStats
 
     public long WorkingSetBytes { get; init; }
 
+    /// <summary>GC.GetTotalAllocatedBytes: the difference over a pass gives allocation per delivered message.</summary>
+    public long AllocatedBytes { get; init; }
+
     public int Gen0Collections { get; init; }
 
     public int Gen2Collections { get; init; }
