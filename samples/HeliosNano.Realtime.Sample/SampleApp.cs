@@ -3,6 +3,7 @@ using HeliosNano.Realtime.Sample.Sql;
 using HeliosNano.Realtime.WebSockets;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.FileProviders;
 
 namespace HeliosNano.Realtime.Sample;
@@ -25,6 +26,17 @@ internal static partial class SampleApp
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
         builder.Configuration.AddCommandLine(args, s_switchMappings);
+
+        // Quiet per-request logs by default, as the ASP.NET templates' appsettings.json do; lowest priority, so any
+        // setting (--Logging:LogLevel:Microsoft.AspNetCore Information, appsettings.json, environment) overrides it.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Information",
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            },
+        });
         SampleOptions options = builder.Configuration.GetSection(SampleOptions.SectionName).Get<SampleOptions>() ?? new SampleOptions();
         bool hasKey = !string.IsNullOrEmpty(options.ApiKey);
 
