@@ -3,72 +3,27 @@
 // the rows change in place, without a reload, from the changes arriving over the page's own WebSocket.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { CREATE_ORDERS, startSampleServer } from "./lib/server.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, "../..");
-const configuration = process.env.CONFIGURATION || "Debug";
-const serverDll = join(repo, `samples/HeliosNano.Realtime.Sample/bin/${configuration}/net10.0/HeliosNano.Realtime.Sample.dll`);
 const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const artifacts = join(here, "artifacts");
 
-const CREATE_ORDERS =
-  "CREATE TABLE orders ( id SERIAL PRIMARY KEY, customer TEXT, total NUMERIC(10, 2), status TEXT DEFAULT 'pending', updated_at TIMESTAMP DEFAULT now());";
-
 let server;
-let serverOutput = "";
 let baseUrl;
 let browser;
 let profile;
-
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
-function startServer(port) {
-  return new Promise((resolveStart, reject) => {
-    const child = spawn("dotnet", [serverDll, "--urls", `http://127.0.0.1:${port}`], {
-      cwd: repo,
-      env: { ...process.env, DOTNET_NOLOGO: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const onData = (chunk) => {
-      serverOutput += chunk;
-      if (serverOutput.includes("Application started")) { resolveStart(child); }
-    };
-    child.stdout.setEncoding("utf8").on("data", onData);
-    child.stderr.setEncoding("utf8").on("data", onData);
-    child.once("exit", (code) => reject(new Error(`sample server exited with ${code} before starting:\n${serverOutput}`)));
-    child.once("error", reject);
-  });
-}
-
-async function sql(text) {
-  const response = await fetch(`${baseUrl}/sql`, { method: "POST", body: text });
-  const body = await response.json();
-  assert.equal(response.status, 200, `POST /sql failed: ${JSON.stringify(body)}`);
-  return body;
-}
+const sql = (text) => server.sql(text);
 
 before(async () => {
-  assert.ok(existsSync(serverDll), `${serverDll} is missing: run 'dotnet build samples/HeliosNano.Realtime.Sample' first`);
   assert.ok(existsSync(chromiumPath), `${chromiumPath} is missing: apt-get install -y chromium`);
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  server = await startServer(port);
+  server = await startSampleServer();
+  baseUrl = server.baseUrl;
   profile = mkdtempSync(join(tmpdir(), "helios-chromium-"));
   // A fresh user data dir per run (playwright passes it as --user-data-dir).
   browser = await chromium.launchPersistentContext(profile, {
@@ -84,11 +39,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server.once("exit", r));
-    server.kill("SIGTERM");
-    await exited;
-  }
+  await server?.stop();
   if (profile) { rmSync(profile, { recursive: true, force: true }); }
 });
 

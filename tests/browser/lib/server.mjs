@@ -1,0 +1,66 @@
+// Starts the built sample server (dotnet build first) on a free loopback port and stops it again.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const configuration = process.env.CONFIGURATION || "Debug";
+export const serverDll = join(repo, `samples/HeliosNano.Realtime.Sample/bin/${configuration}/net10.0/HeliosNano.Realtime.Sample.dll`);
+
+export const CREATE_ORDERS =
+  "CREATE TABLE orders ( id SERIAL PRIMARY KEY, customer TEXT, total NUMERIC(10, 2), status TEXT DEFAULT 'pending', updated_at TIMESTAMP DEFAULT now());";
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Starts `dotnet HeliosNano.Realtime.Sample.dll --urls http://127.0.0.1:<free port> ...args`; resolves once it listens. */
+export async function startSampleServer(...args) {
+  assert.ok(existsSync(serverDll), `${serverDll} is missing: run 'dotnet build samples/HeliosNano.Realtime.Sample' first`);
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  let output = "";
+  const child = spawn("dotnet", [serverDll, "--urls", baseUrl, ...args], {
+    cwd: repo,
+    env: { ...process.env, DOTNET_NOLOGO: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  await new Promise((resolveStart, reject) => {
+    const onData = (chunk) => {
+      output += chunk;
+      if (output.includes("Application started")) { resolveStart(); }
+    };
+    child.stdout.setEncoding("utf8").on("data", onData);
+    child.stderr.setEncoding("utf8").on("data", onData);
+    child.once("exit", (code) => reject(new Error(`sample server exited with ${code} before starting:\n${output}`)));
+    child.once("error", reject);
+  });
+
+  return {
+    baseUrl,
+    output: () => output,
+    /** POST /sql; asserts 200 and returns the parsed body. */
+    async sql(text, headers = {}) {
+      const response = await fetch(`${baseUrl}/sql`, { method: "POST", body: text, headers });
+      const body = await response.json();
+      assert.equal(response.status, 200, `POST /sql failed: ${JSON.stringify(body)}`);
+      return body;
+    },
+    async stop() {
+      if (child.exitCode !== null) { return; }
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
