@@ -48,7 +48,12 @@ namespace HeliosNano.Realtime.Sqlite;
 /// <c>ExecuteScalar</c> in autocommit mode) commits after its "finished" event; that commit is published from the
 /// commit hook itself. Changes captured before a subscription started are published only if the table was watched
 /// when the row changed. The capture owns the connection's pre-update, commit and trace hooks (and the rollback hook
-/// outside transactions): do not set them elsewhere. Tables in attached or temp databases are not captured.
+/// outside transactions): do not set them elsewhere. Tables in attached or temp databases are not captured, nor the
+/// rows <c>CREATE TABLE … AS SELECT</c> writes (SQLite does not call the pre-update hook for them). VIRTUAL generated
+/// columns are reported as <c>null</c> (they are not stored in the row). A statement that changes no row itself while its
+/// BEFORE trigger changed others (<c>RAISE(IGNORE)</c>) looks failed (<c>sqlite3_changes()</c> = 0), so those trigger
+/// changes are dropped. Dispose the capture before closing the connection: closing stops the capture but cannot remove
+/// the hooks from a native connection that went back to the pool (they then do nothing).
 /// </para>
 /// <para>
 /// <b>Threads.</b> SQLite runs the hooks on the thread executing the statement, under the connection's mutex, so the
@@ -72,6 +77,10 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
     private const int MaxRetainedChanges = 4096;
     private const int MaxRetainedValues = 64 * 1024;
     private const int MaxRetainedBytes = 1024 * 1024;
+
+    // Name pointers seen by the pre-update hook; a schema reload makes new ones, so the map is reset when it grows past
+    // any plausible table count rather than growing with every DROP/CREATE cycle.
+    private const int MaxTablePointers = 1024;
 
     private readonly SqliteConnection _connection;
     private readonly ChangeNotifier _notifier;
@@ -328,6 +337,11 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             _tablesByName.Add(text, table);
         }
 
+        if (_tablesByPointer.Count >= MaxTablePointers)
+        {
+            _tablesByPointer.Clear(); // each schema reload brings new name pointers: forget the stale ones
+        }
+
         _tablesByPointer[(nint)tableName] = table;
         return table;
     }
@@ -381,6 +395,13 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         {
             nint value;
             int rc = old ? SqliteNative.PreUpdateOld(_db, i, &value) : SqliteNative.PreUpdateNew(_db, i, &value);
+            if (rc == SqliteNative.SqliteRange)
+            {
+                // A VIRTUAL generated column: computed on read, not stored in the row the hook sees.
+                _values[_valueCount++] = new CapturedValue(SqliteNative.TypeNull, 0, 0, 0, 0);
+                continue;
+            }
+
             if (rc != SqliteNative.SqliteOk)
             {
                 throw new InvalidOperationException($"sqlite3_preupdate_{(old ? "old" : "new")}({i}) failed with SQLite error {rc}.");

@@ -15,6 +15,7 @@ namespace HeliosNano.Realtime.Sqlite;
 internal static unsafe class SqliteNative
 {
     public const int SqliteOk = 0;
+    public const int SqliteRange = 25;
     public const int SqliteRow = 100;
     public const int SqliteDone = 101;
 

@@ -535,6 +535,54 @@ public class SqliteChangeCaptureTests
     }
 
     [Test]
+    public void GeneratedColumns_StoredAreReadAndVirtualAreNull()
+    {
+        using var harness = new CaptureHarness();
+        harness.Execute("CREATE TABLE g (a INTEGER, b INTEGER GENERATED ALWAYS AS (a * 2) VIRTUAL, c INTEGER GENERATED ALWAYS AS (a * 3) STORED, d TEXT)");
+
+        harness.Execute("INSERT INTO g (a, d) VALUES (1, 'z')");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Record(harness.Drain().Single()), Is.EqualTo("""{"a":1,"b":null,"c":3,"d":"z"}"""));
+            Assert.That(harness.Capture.Errors, Is.Zero);
+        }
+    }
+
+    [Test]
+    public void WithoutRowIdTable_AndReplace_PublishDeleteThenInsert()
+    {
+        using var harness = new CaptureHarness();
+        harness.Execute("CREATE TABLE w (k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID");
+        harness.Execute("INSERT INTO w VALUES ('x', 1)");
+
+        harness.Execute("REPLACE INTO w VALUES ('x', 2)");
+
+        List<ChangeEvent> changes = harness.Drain();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(changes.Select(c => c.Kind), Is.EqualTo(new[] { ChangeKind.Insert, ChangeKind.Delete, ChangeKind.Insert }));
+            Assert.That(OldRecord(changes[1]), Is.EqualTo("""{"k":"x","v":1}"""));
+            Assert.That(Record(changes[2]), Is.EqualTo("""{"k":"x","v":2}"""));
+        }
+    }
+
+    [Test]
+    public void TempTables_AreNotCaptured()
+    {
+        using var harness = new CaptureHarness();
+        harness.Execute("CREATE TEMP TABLE scratch (v INTEGER)");
+
+        harness.Execute("INSERT INTO scratch VALUES (1)");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(harness.Drain(), Is.Empty);
+            Assert.That(harness.Capture.RowsSkipped, Is.EqualTo(1));
+        }
+    }
+
+    [Test]
     public void InternalTables_AreSkipped()
     {
         using var harness = new CaptureHarness();
