@@ -57,5 +57,8 @@ internal sealed partial class RealtimeConnection
 
         [LoggerMessage(17, LogLevel.Debug, "Realtime WebSocket {ConnectionId} ended abruptly: {Reason}", EventName = "ConnectionAborted")]
         public static partial void ConnectionAborted(ILogger logger, string connectionId, string reason);
+
+        [LoggerMessage(18, LogLevel.Error, "The AuthorizeJoin callback failed for {Topic} on {ConnectionId}; the join is refused.", EventName = "AuthorizationFailed")]
+        public static partial void AuthorizationFailed(ILogger logger, string topic, string connectionId, Exception exception);
     }
 }

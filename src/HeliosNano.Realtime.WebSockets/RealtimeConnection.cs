@@ -523,7 +523,19 @@ internal sealed partial class RealtimeConnection : IDisposable
             if (_options.AuthorizeJoin is { } authorize)
             {
                 var context = new RealtimeJoinContext(_httpContext, topic, binding.EventName, binding.Schema, binding.Table, binding.FilterText, accessToken);
-                if (!await authorize(context).ConfigureAwait(false))
+                bool allowed;
+                try
+                {
+                    allowed = await authorize(context).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A failing host callback refuses this join; it never takes the connection down.
+                    Log.AuthorizationFailed(_logger, topic, _id, e);
+                    allowed = false;
+                }
+
+                if (!allowed)
                 {
                     await RefuseJoinAsync(message, joinRef, $"Unauthorized: You do not have permissions to read from this table: {binding.Schema}.{binding.Table}").ConfigureAwait(false);
                     return;

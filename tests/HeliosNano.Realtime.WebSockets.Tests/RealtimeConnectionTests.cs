@@ -725,4 +725,36 @@ public class RealtimeConnectionTests
             Assert.That(server.Notifier.GetSubscriberCount("public", "orders"), Is.EqualTo(1));
         }
     }
+
+    [Test]
+    [CancelAfter(15_000)]
+    public async Task Join_AuthorizeJoinThrows_RefusesTheJoinAndKeepsTheConnection(CancellationToken ct)
+    {
+        await using RealtimeServer server = await RealtimeServer.StartAsync(o => o.AuthorizeJoin = _ => throw new InvalidOperationException("boom"));
+        await using TestClient client = await server.ConnectAsync("?vsn=2.0.0", ct);
+        Frame refused = await client.JoinAsync("realtime:o", $$$$"""{"config":{"postgres_changes":[{{{{OrdersBinding}}}}]}}""", "1", ct);
+        List<Frame> after = await client.HeartbeatAsync("hb", ct);
+        Assert.That(refused.Response.GetProperty("reason").GetString(), Does.StartWith("Unauthorized: "));
+        Assert.That(after, Is.Empty);
+    }
+
+    // When the host completes the notifier (its change feed ends), sockets close with 1001 so clients reconnect later.
+    [Test]
+    [CancelAfter(15_000)]
+    public async Task NotifierCompleted_ClosesSocketsWithEndpointUnavailable(CancellationToken ct)
+    {
+        await using RealtimeServer server = await RealtimeServer.StartAsync();
+        await using TestClient client = await server.ConnectAsync("?vsn=2.0.0", ct);
+        await client.JoinOrdersAsync("realtime:orders", "1", ct);
+        server.Notify(ChangeKind.Insert, """{"id":1}""");
+        server.Notifier!.Complete();
+        Frame last = (await client.ReceiveAsync(ct))!;
+        Frame? closed = await client.ReceiveAsync(ct);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(last.Event, Is.EqualTo("postgres_changes"), "what was committed before completion is still delivered");
+            Assert.That(closed, Is.Null);
+            Assert.That(client.CloseStatus, Is.EqualTo(WebSocketCloseStatus.EndpointUnavailable));
+        }
+    }
 }
