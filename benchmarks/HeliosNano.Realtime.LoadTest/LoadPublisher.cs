@@ -102,6 +102,14 @@ internal abstract class LoadPublisher
         };
     }
 
+    /// <summary>Gets a value indicating whether the current run is flat out (rate 0).</summary>
+    protected bool FlatOut { get; private set; }
+
+    /// <summary>Sends anything a target held back to batch (called before waiting and at the end of a run).</summary>
+    protected virtual void Flush()
+    {
+    }
+
     /// <summary>Publishes one row; returns its sequence.</summary>
     protected abstract ValueTask<long> PublishAsync(OrderPayload.Row row);
 
@@ -115,6 +123,7 @@ internal abstract class LoadPublisher
             long start = Stopwatch.GetTimestamp();
             long deadline = maxSeconds > 0 ? start + (long)(maxSeconds * Stopwatch.Frequency) : long.MaxValue;
             long framesAtStart = FramesBuilt;
+            FlatOut = rate <= 0;
             for (long i = 0; i < count && !cancellationToken.IsCancellationRequested; i++)
             {
                 if (rate > 0)
@@ -128,6 +137,11 @@ internal abstract class LoadPublisher
                 }
                 else
                 {
+                    if (Backlog(i, framesAtStart) > FlatOutWindow)
+                    {
+                        Flush();
+                    }
+
                     while (Backlog(i, framesAtStart) > FlatOutWindow && !cancellationToken.IsCancellationRequested && Stopwatch.GetTimestamp() < deadline)
                     {
                         await Task.Delay(1, CancellationToken.None);
@@ -158,6 +172,7 @@ internal abstract class LoadPublisher
         }
         finally
         {
+            Flush();
             Volatile.Write(ref _publishing, 0);
         }
     }

@@ -41,12 +41,17 @@ internal static class LoadServer
                 builder.Services.AddSignalR();
                 builder.Services.AddSingleton<LoadPublisher>(sp => new SignalRPublisher(sp.GetRequiredService<Microsoft.AspNetCore.SignalR.IHubContext<LoadHub>>(), note));
                 break;
+            case "ring":
+                builder.Services.AddHeliosRealtime();
+                builder.Services.AddSingleton(sp => new RingPublisher(sp.GetRequiredService<ChangeNotifier>(), note));
+                builder.Services.AddSingleton<LoadPublisher>(sp => sp.GetRequiredService<RingPublisher>());
+                break;
             case "raw":
                 builder.Services.AddSingleton<RawPublisher>(_ => new RawPublisher(note));
                 builder.Services.AddSingleton<LoadPublisher>(sp => sp.GetRequiredService<RawPublisher>());
                 break;
             default:
-                throw new ArgumentException($"Unknown target '{target}': use helios, signalr or raw.");
+                throw new ArgumentException($"Unknown target '{target}': use helios, signalr, raw or ring.");
         }
 
         WebApplication app = builder.Build();
@@ -60,6 +65,10 @@ internal static class LoadServer
                 break;
             case "signalr":
                 app.MapHub<LoadHub>("/hub", o => o.Transports = HttpTransportType.WebSockets);
+                break;
+            case "ring":
+                app.UseWebSockets();
+                app.Map("/ws", app.Services.GetRequiredService<RingPublisher>().HandleAsync);
                 break;
             default:
                 app.UseWebSockets();

@@ -5,19 +5,24 @@ using System.Text.Json;
 namespace HeliosNano.Realtime.LoadTest;
 
 /// <summary>
-/// The machine's ceiling: per publish, one pre-built text frame written to every socket, with no protocol, no
-/// per-connection queue and no task switch when the socket accepts the write at once. A socket whose previous
-/// write is still pending is awaited first (a WebSocket allows one send at a time), which is this target's only
-/// back-pressure.
+/// The machine's ceiling: per publish, one pre-built text frame written to every socket on the publisher's thread,
+/// with no protocol and no task switch while the socket accepts the write at once. Only a socket still busy with an
+/// earlier frame (a WebSocket allows one send at a time) gets the frame queued behind it, sent when the pending write
+/// completes; flat out, the publisher keeps that backlog bounded as for HeliosNano.
 /// </summary>
 internal sealed class RawPublisher(string note) : LoadPublisher(note)
 {
+    /// <summary>Frames per burst when flat out: enough for the transport to coalesce, small next to the throttle window.</summary>
+    private const int FlatOutBatch = 16;
+
     private readonly Lock _gate = new();
     private readonly List<Connection> _connections = [];
     private readonly ArrayBufferWriter<byte> _scratch = new(2048);
     private readonly Utf8JsonWriter _writer = new(Stream.Null);
     private Connection[] _snapshot = [];
     private long _sequence;
+    private long _framesSent;
+    private readonly List<byte[]> _batch = [];
 
     public override string Target => "raw";
 
@@ -58,38 +63,147 @@ internal sealed class RawPublisher(string note) : LoadPublisher(note)
         }
     }
 
-    protected override async ValueTask<long> PublishAsync(OrderPayload.Row row)
+    public override long FramesBuilt => Interlocked.Read(ref _framesSent);
+
+    protected override ValueTask<long> PublishAsync(OrderPayload.Row row)
     {
         long sequence = ++_sequence;
-        byte[] frame = OrderPayload.BuildFrame(sequence, row, _scratch, _writer);
-        foreach (Connection c in Volatile.Read(ref _snapshot))
+        _batch.Add(OrderPayload.BuildFrame(sequence, row, _scratch, _writer));
+
+        // Flat out, frames go out in bursts of FlatOutBatch per socket, written back to back so Kestrel's transport can
+        // put several into one send, as it does for the other targets' per-connection loops when they run behind.
+        if (!FlatOut || _batch.Count >= FlatOutBatch)
         {
-            if (c.Dead)
+            Flush();
+        }
+
+        return new ValueTask<long>(sequence);
+    }
+
+    protected override void Flush()
+    {
+        if (_batch.Count == 0)
+        {
+            return;
+        }
+
+        byte[][] frames = [.. _batch];
+        _batch.Clear();
+        Connection[] all = Volatile.Read(ref _snapshot);
+
+        // One slice of sockets per core, so the ceiling uses the whole machine as the per-connection loops of the
+        // other targets do; below 64 sockets the split costs more than it gains.
+        int parts = all.Length >= 64 ? Environment.ProcessorCount : 1;
+        if (parts == 1)
+        {
+            FanOut(all, 0, all.Length, frames);
+        }
+        else
+        {
+            Parallel.For(0, parts, p => FanOut(all, p * all.Length / parts, (p + 1) * all.Length / parts, frames));
+        }
+    }
+
+    private void FanOut(Connection[] all, int from, int to, byte[][] frames)
+    {
+        for (int i = from; i < to; i++)
+        {
+            Connection c = all[i];
+            lock (c)
             {
-                continue;
+                if (c.Dead)
+                {
+                    continue;
+                }
+
+                // A socket still busy with an earlier frame gets these queued behind it (the flat-out throttle bounds this).
+                for (int k = c.Sending ? 0 : 1; k < frames.Length; k++)
+                {
+                    c.Backlog.Enqueue(frames[k]);
+                }
+
+                if (c.Sending)
+                {
+                    continue;
+                }
+
+                c.Sending = true;
             }
 
+            Send(c, frames[0]);
+        }
+    }
+
+    protected override long Backlog(long published, long framesAtStart) =>
+        published - ((FramesBuilt - framesAtStart) / Math.Max(1, Subscribers));
+
+    /// <summary>Writes on the publisher's thread while the socket accepts writes at once; continues asynchronously only when it does not.</summary>
+    private void Send(Connection c, byte[] frame)
+    {
+        while (true)
+        {
+            ValueTask send;
             try
             {
-                if (c.Pending is { } pending)
-                {
-                    c.Pending = null;
-                    await pending;
-                }
+                send = c.Socket.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+            }
+            catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException)
+            {
+                MarkDead(c);
+                return;
+            }
 
-                ValueTask send = c.Socket.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-                if (!send.IsCompletedSuccessfully)
+            if (!send.IsCompletedSuccessfully)
+            {
+                _ = CompleteAsync(c, send.AsTask());
+                return;
+            }
+
+            Interlocked.Increment(ref _framesSent);
+            lock (c)
+            {
+                if (!c.Backlog.TryDequeue(out frame!))
                 {
-                    c.Pending = send.AsTask();
+                    c.Sending = false;
+                    return;
                 }
             }
-            catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        }
+    }
+
+    private async Task CompleteAsync(Connection c, Task pending)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            MarkDead(c);
+            return;
+        }
+
+        Interlocked.Increment(ref _framesSent);
+        byte[]? next;
+        lock (c)
+        {
+            if (!c.Backlog.TryDequeue(out next))
             {
-                c.Dead = true;
+                c.Sending = false;
+                return;
             }
         }
 
-        return sequence;
+        Send(c, next);
+    }
+
+    private static void MarkDead(Connection c)
+    {
+        lock (c)
+        {
+            c.Dead = true;
+            c.Backlog.Clear();
+        }
     }
 
     private void Change(Action<List<Connection>> change)
@@ -105,7 +219,9 @@ internal sealed class RawPublisher(string note) : LoadPublisher(note)
     {
         public WebSocket Socket { get; } = socket;
 
-        public Task? Pending { get; set; }
+        public Queue<byte[]> Backlog { get; } = new();
+
+        public bool Sending { get; set; }
 
         public bool Dead { get; set; }
     }

@@ -15,6 +15,7 @@ internal static class SvgChart
         ["helios"] = "#d9480f",
         ["signalr"] = "#1c7ed6",
         ["raw"] = "#868e96",
+        ["ring"] = "#2b8a3e",
     };
 
     public static string Render(IReadOnlyList<BenchRow> rows, double rate)
