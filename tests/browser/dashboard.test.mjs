@@ -99,3 +99,22 @@ test("dashboard discovers a table created after it loaded", { timeout: 60_000 },
   assert.match(await zoe.textContent(), /true/);
   await page.close();
 });
+
+test("with --apikey the dashboard asks for the key, then goes live with it", { timeout: 60_000 }, async (t) => {
+  const keyed = await startSampleServer("--apikey", "s3cret");
+  t.after(() => keyed.stop());
+  await keyed.sql(CREATE_ORDERS, { apikey: "s3cret" });
+  const page = await browser.newPage();
+  await page.goto(`${keyed.baseUrl}/?table=orders`);
+
+  // Without the key: the socket is refused (401 on the upgrade) and the key box shows.
+  await page.waitForSelector("#key-box:not([hidden])", { timeout: 15_000 });
+  await page.waitForSelector('#status[data-state="closed"]', { timeout: 15_000 });
+
+  await page.fill("#apikey", "s3cret");
+  await page.press("#apikey", "Enter");
+  await page.waitForSelector('#status[data-state="subscribed"]', { timeout: 15_000 });
+  await keyed.sql("INSERT INTO orders (customer, total) VALUES ('Keyed', 1.5);", { apikey: "s3cret" });
+  await page.locator("#rows tr", { hasText: "Keyed" }).waitFor({ timeout: 10_000 });
+  await page.close();
+});
