@@ -29,15 +29,23 @@ public sealed partial class SqliteChangeCapture
     /// <summary>A table's columns as <c>PRAGMA table_xinfo</c> reported them, with what writing a record needs.</summary>
     private sealed class TableMetadata
     {
-        public TableMetadata(ChangeColumn[] columns)
+        public TableMetadata(ChangeColumn[] columns, string[] declaredTypes, bool numericAsString)
         {
             Columns = columns;
+            DeclaredTypes = declaredTypes;
             Names = new JsonEncodedText[columns.Length];
             Formats = new ColumnFormat[columns.Length];
+            NumericFormats = new string[columns.Length];
             for (int i = 0; i < columns.Length; i++)
             {
                 Names[i] = JsonEncodedText.Encode(columns[i].Name);
                 Formats[i] = SqliteTypeMapper.GetFormat(columns[i].TypeName);
+                if (numericAsString && columns[i].TypeName == "numeric")
+                {
+                    Formats[i] = ColumnFormat.NumericString;
+                    // NUMERIC(10, 2) keeps two decimals, as PostgreSQL prints it; without a scale, the shortest round-trip form.
+                    NumericFormats[i] = SqliteTypeMapper.GetNumericScale(declaredTypes[i]) is int scale ? $"F{scale}" : "R";
+                }
             }
         }
 
@@ -47,6 +55,11 @@ public sealed partial class SqliteChangeCapture
         public JsonEncodedText[] Names { get; }
 
         public ColumnFormat[] Formats { get; }
+
+        /// <summary>For <see cref="ColumnFormat.NumericString"/> columns, the .NET format of the value.</summary>
+        public string[] NumericFormats { get; }
+
+        public string[] DeclaredTypes { get; }
     }
 
     /// <summary>One column value copied out of SQLite during the pre-update hook (text and blob bytes live in the byte arena).</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data;
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -86,6 +87,7 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
     private readonly ChangeNotifier _notifier;
     private readonly ILogger _logger;
     private readonly TimeProvider? _timeProvider;
+    private readonly bool _numericAsString;
     private readonly nint _db;
     private readonly GCHandle _self;
 
@@ -131,6 +133,7 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         Schema = options.Schema;
         _logger = options.Logger ?? NullLogger.Instance;
         _timeProvider = options.TimeProvider;
+        _numericAsString = options.NumericAsString;
 
         string library = SQLitePCL.raw.GetNativeLibraryName();
         SqliteNative.EnsureLoaded(library);
@@ -460,10 +463,10 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             return metadata;
         }
 
-        ChangeColumn[] columns = ReadColumns(table.Name, count);
-        if (metadata is null || !columns.AsSpan().SequenceEqual(metadata.Columns))
+        (ChangeColumn[] columns, string[] declaredTypes) = ReadColumns(table.Name, count);
+        if (metadata is null || !columns.AsSpan().SequenceEqual(metadata.Columns) || !declaredTypes.AsSpan().SequenceEqual(metadata.DeclaredTypes))
         {
-            metadata = new TableMetadata(columns);
+            metadata = new TableMetadata(columns, declaredTypes, _numericAsString);
         }
 
         table.Metadata = metadata;
@@ -478,7 +481,7 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         return _queryResult;
     }
 
-    private ChangeColumn[] ReadColumns(string tableName, int count)
+    private (ChangeColumn[] Columns, string[] DeclaredTypes) ReadColumns(string tableName, int count)
     {
         // The session extension that ships with SQLite reads table_info from inside its pre-update hook the same way:
         // a read-only query on the connection, inside the transaction that is already open.
@@ -494,8 +497,10 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         }
 
         var columns = new ChangeColumn[count];
+        string[] declaredTypes = new string[count];
         for (int i = 0; i < count; i++)
         {
+            declaredTypes[i] = i < rows.Count ? rows[i].Type : string.Empty;
             if (i < rows.Count)
             {
                 (string name, string type, long pk) = rows[i];
@@ -518,7 +523,7 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             Log.ColumnsRead(_logger, tableName, string.Join(", ", columns.Select(c => $"{c.Name} {c.TypeName}")));
         }
 
-        return columns;
+        return (columns, declaredTypes);
     }
 
     private void RunInternalQuery(ReadOnlySpan<byte> sql, Action<nint, SqliteChangeCapture> onRow)
@@ -843,7 +848,15 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         writer.WriteStartObject();
         for (int i = 0; i < change.ColumnCount; i++)
         {
-            WriteValue(writer, metadata.Names[i], metadata.Formats[i], capture._values[start + i], capture._bytes);
+            CapturedValue value = capture._values[start + i];
+            if (metadata.Formats[i] == ColumnFormat.NumericString && value.Type is SqliteNative.TypeInteger or SqliteNative.TypeFloat)
+            {
+                WriteNumericString(writer, metadata.Names[i], metadata.NumericFormats[i], value);
+            }
+            else
+            {
+                WriteValue(writer, metadata.Names[i], metadata.Formats[i], value, capture._bytes);
+            }
         }
 
         writer.WriteEndObject();
@@ -893,6 +906,32 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             default:
                 writer.WriteNull(name);
                 break;
+        }
+    }
+
+    private static void WriteNumericString(Utf8JsonWriter writer, JsonEncodedText name, string format, CapturedValue value)
+    {
+        if (value.Type == SqliteNative.TypeFloat && !double.IsFinite(value.Real))
+        {
+            writer.WriteString(name, value.Real > 0 ? "Infinity" : "-Infinity");
+            return;
+        }
+
+        Span<byte> text = stackalloc byte[128];
+        string? integerFormat = format == "R" ? null : format; // "R" is for doubles; an integer's plain form is already exact
+        bool formatted = value.Type == SqliteNative.TypeInteger
+            ? value.Integer.TryFormat(text, out int written, integerFormat, CultureInfo.InvariantCulture)
+            : value.Real.TryFormat(text, out written, format, CultureInfo.InvariantCulture);
+        if (formatted)
+        {
+            writer.WriteString(name, text[..written]);
+        }
+        else
+        {
+            // longer than the stack buffer (a huge value with a large scale)
+            writer.WriteString(name, value.Type == SqliteNative.TypeInteger
+                ? value.Integer.ToString(integerFormat, CultureInfo.InvariantCulture)
+                : value.Real.ToString(format, CultureInfo.InvariantCulture));
         }
     }
 

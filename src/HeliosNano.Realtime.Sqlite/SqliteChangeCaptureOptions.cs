@@ -22,6 +22,14 @@ public sealed class SqliteChangeCaptureOptions
     public ILogger? Logger { get; set; }
 
     /// <summary>
+    /// Gets or sets a value indicating whether values of NUMERIC/DECIMAL columns are written as JSON strings, as
+    /// PostgreSQL's <c>numeric</c> is in Supabase payloads that keep exact decimals (<c>"total":"49.99"</c>), with the
+    /// declared scale (<c>NUMERIC(10, 2)</c> writes <c>12.5</c> as <c>"12.50"</c>). The default is <see langword="false"/>:
+    /// numbers.
+    /// </summary>
+    public bool NumericAsString { get; set; }
+
+    /// <summary>
     /// Gets or sets the clock that stamps each committed transaction (every change of a transaction carries the same
     /// commit timestamp). The default is <see langword="null"/>: the notifier's clock, read per change.
     /// </summary>

@@ -11,6 +11,9 @@ internal enum ColumnFormat : byte
 
     /// <summary>A JSON column: text that parses as JSON is embedded as a value, as PostgreSQL's <c>jsonb</c> would be.</summary>
     Json = 2,
+
+    /// <summary>A NUMERIC column written as a string (<see cref="SqliteChangeCaptureOptions.NumericAsString"/>).</summary>
+    NumericString = 3,
 }
 
 /// <summary>Maps SQLite declared column types to the PostgreSQL type names Supabase clients expect in <c>columns</c>.</summary>
@@ -93,6 +96,30 @@ internal static class SqliteTypeMapper
         "jsonb" => ColumnFormat.Json,
         _ => ColumnFormat.Plain,
     };
+
+    /// <summary>Returns the scale of a declared <c>NUMERIC(p, s)</c>/<c>DECIMAL(p, s)</c> (0 for <c>NUMERIC(p)</c>), or <see langword="null"/>.</summary>
+    public static int? GetNumericScale(string? declaredType)
+    {
+        if (declaredType is null)
+        {
+            return null;
+        }
+
+        int open = declaredType.IndexOf('(', StringComparison.Ordinal);
+        int close = declaredType.LastIndexOf(')');
+        if (open < 0 || close < open)
+        {
+            return null;
+        }
+
+        string[] parts = declaredType[(open + 1)..close].Split(',', StringSplitOptions.TrimEntries);
+        return parts.Length switch
+        {
+            1 when int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out _) => 0,
+            2 when int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out int scale) && scale is >= 0 and <= 30 => scale,
+            _ => null,
+        };
+    }
 
     /// <summary>Upper-cases, drops a size or precision suffix such as <c>(10, 2)</c> and collapses whitespace.</summary>
     private static string Normalize(string? declaredType)

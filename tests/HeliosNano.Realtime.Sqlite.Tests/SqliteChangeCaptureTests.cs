@@ -620,6 +620,32 @@ public class SqliteChangeCaptureTests
     }
 
     [Test]
+    public void Options_NumericAsString_WritesNumericColumnsAsStringsWithTheirScale()
+    {
+        using var notifier = new ChangeNotifier();
+        using var connection = new SqliteConnection("Data Source=:memory:");
+        connection.Open();
+        using SqliteChangeCapture capture = connection.CaptureChanges(notifier, new SqliteChangeCaptureOptions { NumericAsString = true });
+        using ChangeReader reader = notifier.Subscribe();
+        using (SqliteCommand command = connection.CreateCommand())
+        {
+            command.CommandText = """
+                CREATE TABLE orders (total NUMERIC(10, 2), whole NUMERIC(5), free DECIMAL, ratio REAL, qty INTEGER, note NUMERIC);
+                INSERT INTO orders VALUES (49.99, 7, 0.125, 0.5, 3, 'n/a'), (12.5, 8, 3, 1.5, 4, NULL)
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        Assert.That(reader.TryRead(out ChangeEvent? first), Is.True);
+        Assert.That(reader.TryRead(out ChangeEvent? second), Is.True);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Record(first!), Is.EqualTo("""{"total":"49.99","whole":"7","free":"0.125","ratio":0.5,"qty":3,"note":"n/a"}"""));
+            Assert.That(Record(second!), Is.EqualTo("""{"total":"12.50","whole":"8","free":"3","ratio":1.5,"qty":4,"note":null}"""));
+        }
+    }
+
+    [Test]
     public void Dispose_StopsCapturing()
     {
         using var harness = new CaptureHarness();

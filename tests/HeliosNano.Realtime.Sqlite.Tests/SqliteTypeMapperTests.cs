@@ -43,4 +43,13 @@ public class SqliteTypeMapperTests
     [TestCase("text", "Plain")]
     public void GetFormat_ReturnsHowValuesAreWritten(string type, string expected) =>
         Assert.That(SqliteTypeMapper.GetFormat(type), Is.EqualTo(Enum.Parse<ColumnFormat>(expected)));
+
+    [TestCase("NUMERIC(10, 2)", 2)]
+    [TestCase("decimal( 12 ,4 )", 4)]
+    [TestCase("NUMERIC(5)", 0)]
+    [TestCase("NUMERIC", null)]
+    [TestCase("NUMERIC(a, b)", null)]
+    [TestCase(null, null)]
+    public void GetNumericScale_ReadsTheDeclaredScale(string? declared, int? expected) =>
+        Assert.That(SqliteTypeMapper.GetNumericScale(declared), Is.EqualTo(expected));
 }
