@@ -41,6 +41,11 @@ test("from('orders') insert, select with filters, update, upsert, single and del
   assert.deepEqual(some.data.map((r) => r.customer), ["Alice", "Carol"]);
   assert.equal(some.count, 2);
 
+  const head = await supabase.from("orders").select("*", { count: "exact", head: true });
+  assert.equal(head.error, null);
+  assert.equal(head.count, 3);
+  assert.equal(head.data, null);
+
   const like = await supabase.from("orders").select("customer").ilike("customer", "%AR%").in("id", [id, id + 2]);
   assert.deepEqual(like.data, [{ customer: "Carol" }]);
 

@@ -7,7 +7,7 @@ using Microsoft.Data.Sqlite;
 namespace HeliosNano.Realtime.Sample.Rest;
 
 /// <summary>
-/// PostgREST-style <c>GET/POST/PATCH/DELETE /rest/v1/{table}</c>, enough for supabase-js <c>from(t).select()</c>,
+/// PostgREST-style <c>GET/HEAD/POST/PATCH/DELETE /rest/v1/{table}</c>, enough for supabase-js <c>from(t).select()</c>,
 /// <c>.insert()</c>, <c>.upsert()</c>, <c>.update().eq()</c>, <c>.delete().eq()</c> and <c>.single()</c>.
 /// </summary>
 /// <remarks>
@@ -23,7 +23,7 @@ internal static class RestEndpoints
     /// <summary>Maps the <c>/rest/v1/{table}</c> endpoints.</summary>
     public static IEndpointRouteBuilder MapRestEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapMethods("/rest/v1/{table}", ["GET", "POST", "PATCH", "DELETE"], HandleAsync).WithDisplayName("PostgREST-style table access");
+        endpoints.MapMethods("/rest/v1/{table}", ["GET", "HEAD", "POST", "PATCH", "DELETE"], HandleAsync).WithDisplayName("PostgREST-style table access");
         return endpoints;
     }
 
@@ -78,7 +78,7 @@ internal static class RestEndpoints
         {
             switch (request.Method)
             {
-                case "GET":
+                case "GET" or "HEAD":
                     rows = Select(connection, query, writer);
                     if (prefer.Count)
                     {
@@ -246,7 +246,7 @@ internal static class RestEndpoints
             response.Headers["Preference-Applied"] = string.Join(", ", prefer.Applied);
         }
 
-        bool representation = result.Method == "GET" || prefer.Return == "representation";
+        bool representation = result.Method is "GET" or "HEAD" || prefer.Return == "representation";
         if (!representation)
         {
             response.StatusCode = result.Method == "POST" ? StatusCodes.Status201Created : StatusCodes.Status204NoContent;
@@ -254,6 +254,13 @@ internal static class RestEndpoints
         }
 
         response.StatusCode = result.Method == "POST" ? StatusCodes.Status201Created : StatusCodes.Status200OK;
+        if (result.Method == "HEAD")
+        {
+            // supabase-js select(…, { head: true, count: 'exact' }): the count is in Content-Range, there is no body.
+            response.ContentType = "application/json; charset=utf-8";
+            return;
+        }
+
         if (!single)
         {
             response.ContentType = "application/json; charset=utf-8";

@@ -57,6 +57,21 @@ public class RestEndpointsTests
 
     [Test]
     [CancelAfter(10_000)]
+    public async Task Head_CountExact_ReturnsCountInContentRangeWithoutBody(CancellationToken cancellationToken)
+    {
+        (int status, JsonElement body, HttpResponseMessage response) = await _server.SendAsync(
+            HttpMethod.Head, "/rest/v1/orders?paid=is.false", null, cancellationToken, ("Prefer", "count=exact"));
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(status, Is.EqualTo(200));
+            Assert.That(body.ValueKind, Is.EqualTo(JsonValueKind.Undefined));
+            Assert.That(response.Content.Headers.GetValues("Content-Range").Single(), Is.EqualTo("0-2/3"));
+        }
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
     public async Task Post_ReturnRepresentation_Returns201WithInsertedRows(CancellationToken cancellationToken)
     {
         (int status, JsonElement body, _) = await _server.SendAsync(
