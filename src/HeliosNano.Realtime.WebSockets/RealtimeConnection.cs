@@ -68,6 +68,9 @@ internal sealed partial class RealtimeConnection : IDisposable
     private readonly List<(long Resume, long Missed)> _pendingLags = [];
     private readonly List<int> _ids = [];
     private readonly TaskCompletionSource _closeRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Stops the receive loop once the connection loop is done, even if it waits on a full inbound queue.</summary>
+    private readonly CancellationTokenSource _stopReceiving = new();
     private CancellationTokenSource _sendTimeout;
     private readonly ITimer _idleTimer;
     private ChangeReader _reader;
@@ -98,7 +101,7 @@ internal sealed partial class RealtimeConnection : IDisposable
         _frames = new PhoenixFrameWriter(arrayFormat);
         _inbound = Channel.CreateBounded<InboundItem>(new BoundedChannelOptions(InboundQueueCapacity)
         {
-            SingleReader = true,
+            SingleReader = false, // the receive loop drains what is left when it ends, the closing loop drains meanwhile
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
@@ -138,6 +141,9 @@ internal sealed partial class RealtimeConnection : IDisposable
         }
         finally
         {
+            // The close handshake is over (or abandoned): nothing more will be read, and a receive loop blocked on a
+            // full inbound queue must not keep the request alive.
+            _stopReceiving.Cancel();
             _reader.Dispose();
             _metrics.Channels.Add(-_channels.Count);
             _channels.Clear();
@@ -160,6 +166,7 @@ internal sealed partial class RealtimeConnection : IDisposable
     {
         _idleTimer.Dispose();
         _sendTimeout.Dispose();
+        _stopReceiving.Dispose();
         _frames.Dispose();
         _reader.Dispose();
     }
@@ -289,11 +296,36 @@ internal sealed partial class RealtimeConnection : IDisposable
             ResetSendTimeout();
         }
 
-        // Wait for the client's close frame (the receive loop ends on it), but not forever.
+        // Wait for the client's close frame (the receive loop ends on it), but not forever. Meanwhile drop what the
+        // client still sends, so a receive loop waiting on a full inbound queue can reach the close frame.
+        while (_inbound.Reader.TryRead(out InboundItem? dropped))
+        {
+            dropped.Message?.Dispose();
+        }
+
+        _ = DrainInboundAsync();
         Task timeout = Task.Delay(_options.CloseTimeout, _timeProvider);
         if (await Task.WhenAny(receive, timeout).ConfigureAwait(false) == timeout)
         {
             _socket.Abort();
+        }
+    }
+
+    private async Task DrainInboundAsync()
+    {
+        try
+        {
+            while (await _inbound.Reader.WaitToReadAsync(_stopReceiving.Token).ConfigureAwait(false))
+            {
+                while (_inbound.Reader.TryRead(out InboundItem? dropped))
+                {
+                    dropped.Message?.Dispose();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The connection ended.
         }
     }
 
@@ -316,7 +348,7 @@ internal sealed partial class RealtimeConnection : IDisposable
                     buffer = larger;
                 }
 
-                ValueWebSocketReceiveResult result = await _socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None).ConfigureAwait(false);
+                ValueWebSocketReceiveResult result = await _socket.ReceiveAsync(buffer.AsMemory(count), _stopReceiving.Token).ConfigureAwait(false);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     return;
@@ -361,7 +393,7 @@ internal sealed partial class RealtimeConnection : IDisposable
                     if (windowCount == _options.MaxInboundMessagesPerSecond + 1)
                     {
                         Log.RateLimited(_logger, _id, _options.MaxInboundMessagesPerSecond);
-                        await _inbound.Writer.WriteAsync(InboundItem.RateLimited).ConfigureAwait(false);
+                        await _inbound.Writer.WriteAsync(InboundItem.RateLimited, _stopReceiving.Token).ConfigureAwait(false);
                     }
 
                     continue;
@@ -382,13 +414,21 @@ internal sealed partial class RealtimeConnection : IDisposable
                     _metrics.DroppedMessages.Add(1);
                     if (errorRef is not null && errorTopic is not null)
                     {
-                        await _inbound.Writer.WriteAsync(new InboundItem(null, error, errorRef, errorTopic)).ConfigureAwait(false);
+                        await _inbound.Writer.WriteAsync(new InboundItem(null, error, errorRef, errorTopic), _stopReceiving.Token).ConfigureAwait(false);
                     }
 
                     continue;
                 }
 
-                await _inbound.Writer.WriteAsync(new InboundItem(parsed, null, null, null)).ConfigureAwait(false);
+                try
+                {
+                    await _inbound.Writer.WriteAsync(new InboundItem(parsed, null, null, null), _stopReceiving.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    parsed.Dispose();
+                    throw;
+                }
             }
         }
         finally
