@@ -38,6 +38,9 @@ internal sealed class SampleDatabase : IDisposable
         _capture = _connection.CaptureChanges(notifier, new SqliteChangeCaptureOptions
         {
             Schema = SchemaName,
+
+            // As the tutorial shows them ("total":"49.99"); supabase-js turns numeric strings back into numbers.
+            NumericAsString = true,
             Logger = loggerFactory?.CreateLogger("HeliosNano.Realtime.Sqlite.SqliteChangeCapture"),
             TimeProvider = timeProvider,
         });

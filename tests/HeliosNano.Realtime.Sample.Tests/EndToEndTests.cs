@@ -137,7 +137,7 @@ public class EndToEndTests
     {
         Assert.That(record.GetProperty("id").GetInt32(), Is.EqualTo(1));
         Assert.That(record.GetProperty("customer").GetString(), Is.EqualTo("Alice"));
-        Assert.That(record.GetProperty("total").ToString(), Is.EqualTo("49.99"));
+        Assert.That(record.GetProperty("total").GetString(), Is.EqualTo("49.99"), "numeric as the tutorial shows it: a string");
         Assert.That(record.GetProperty("status").GetString(), Is.EqualTo(status));
         Assert.That(record.GetProperty("updated_at").GetString(), Does.Match(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"));
     }
