@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -13,24 +12,15 @@ export const serverDll = join(repo, `samples/HeliosNano.Realtime.Sample/bin/${co
 export const CREATE_ORDERS =
   "CREATE TABLE orders ( id SERIAL PRIMARY KEY, customer TEXT, total NUMERIC(10, 2), status TEXT DEFAULT 'pending', updated_at TIMESTAMP DEFAULT now());";
 
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** Starts `dotnet HeliosNano.Realtime.Sample.dll --urls http://127.0.0.1:<free port> ...args`; resolves once it listens. */
+/**
+ * Starts `dotnet HeliosNano.Realtime.Sample.dll --urls http://127.0.0.1:0 ...args` (port 0: the OS picks a free one, so
+ * test files running in parallel never race for a port); resolves once it listens, with the address it reported.
+ */
 export async function startSampleServer(...args) {
   assert.ok(existsSync(serverDll), `${serverDll} is missing: run 'dotnet build samples/HeliosNano.Realtime.Sample' first`);
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
   let output = "";
-  const child = spawn("dotnet", [serverDll, "--urls", baseUrl, ...args], {
+  let baseUrl;
+  const child = spawn("dotnet", [serverDll, "--urls", "http://127.0.0.1:0", ...args], {
     cwd: repo,
     env: { ...process.env, DOTNET_NOLOGO: "1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -38,7 +28,8 @@ export async function startSampleServer(...args) {
   await new Promise((resolveStart, reject) => {
     const onData = (chunk) => {
       output += chunk;
-      if (output.includes("Application started")) { resolveStart(); }
+      baseUrl ??= /Now listening on: (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      if (baseUrl && output.includes("Application started")) { resolveStart(); }
     };
     child.stdout.setEncoding("utf8").on("data", onData);
     child.stderr.setEncoding("utf8").on("data", onData);
