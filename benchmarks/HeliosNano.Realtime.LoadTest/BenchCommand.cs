@@ -73,7 +73,7 @@ internal static class BenchCommand
         }
 
         sb.AppendLine();
-        sb.AppendLine(c, $"Flat out = as fast as each target delivers (HeliosNano's publisher keeps the average backlog under {LoadPublisher.FlatOutWindow} per connection; SignalR and raw push back through their sends). "
+        sb.AppendLine(c, $"Flat out = as fast as each target delivers (the HeliosNano, ring and raw publishers keep the average backlog under {LoadPublisher.FlatOutWindow} frames per connection; SignalR pushes back through its awaited SendAsync). "
             + $"Latency pass: {rate:0} changes/s for {latencySeconds:0} s, notify-to-receive on the machine's monotonic clock. Memory: server process, minus the baseline before any client; managed after a forced GC.");
         sb.AppendLine();
         sb.Append(Targets(rows));
