@@ -33,6 +33,11 @@ public static class RealtimeEndpointRouteBuilderExtensions
     /// the retained changes after N, or a <c>system</c> lag message when they were already overwritten.
     /// </para>
     /// <para>
+    /// <c>config.private: true</c> is treated like a public channel: per-table authorization is the
+    /// <see cref="RealtimeWebSocketOptions.AuthorizeJoin"/> callback (plus the endpoint's own conventions such as
+    /// <c>RequireAuthorization()</c>). Broadcast and presence are not implemented: their pushes get an error reply.
+    /// </para>
+    /// <para>
     /// If no <see cref="ChangeNotifier"/> is registered, a client is sent one <c>system</c> error ("Realtime
     /// notifications are not enabled on this server") and the socket is closed.
     /// </para>
@@ -53,6 +58,8 @@ public static class RealtimeEndpointRouteBuilderExtensions
 
         // A sub-pipeline with its own WebSocket middleware, as SignalR's MapConnections: mounting takes one line.
         IApplicationBuilder pipeline = endpoints.CreateApplicationBuilder();
+        // ASP.NET's default keep-alive (an unsolicited pong every 2 minutes) stays on: Phoenix heartbeats only flow
+        // client to server, and the pongs keep idle NAT and proxy mappings warm in the other direction at no cost.
         pipeline.UseWebSockets();
         pipeline.Run(handler.HandleAsync);
         RequestDelegate app = pipeline.Build();

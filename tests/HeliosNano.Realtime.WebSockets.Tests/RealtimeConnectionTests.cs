@@ -757,4 +757,27 @@ public class RealtimeConnectionTests
             Assert.That(client.CloseStatus, Is.EqualTo(WebSocketCloseStatus.EndpointUnavailable));
         }
     }
+
+    // A send that makes no progress within SendTimeout (a client that stopped reading) aborts that socket and frees its subscription.
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task SendTimeout_ClientStopsReading_AbortsTheSocketAndReleasesItsSubscription(CancellationToken ct)
+    {
+        await using RealtimeServer server = await RealtimeServer.StartAsync(o => o.SendTimeout = TimeSpan.FromSeconds(1), capacity: 1024);
+        using var connections = new MetricCollector<long>(server.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "HeliosNano.Realtime", "heliosnano.realtime.ws.connections");
+        await using TestClient stuck = await server.ConnectAsync("?vsn=2.0.0", ct);
+        await stuck.JoinOrdersAsync("realtime:orders", "1", ct);
+        string pad = new('x', 64 * 1024);
+        for (int i = 0; i < 500 && server.Notifier!.GetSubscriberCount("public", "orders") > 0; i++)
+        {
+            server.Notify(ChangeKind.Insert, $$$$"""{"id":{{{{i}}}},"customer":"{{{{pad}}}}"}""");
+        }
+
+        await connections.WaitForMeasurementsAsync(2, ct); // +1 at connect, -1 when aborted
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(server.Logs.GetSnapshot().Any(r => r.Id.Name == "SendTimedOut"), Is.True);
+            Assert.That(server.Notifier!.GetSubscriberCount("public", "orders"), Is.Zero);
+        }
+    }
 }
