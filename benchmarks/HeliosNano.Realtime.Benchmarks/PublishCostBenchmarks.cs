@@ -26,6 +26,7 @@ public enum ReaderActivity
 /// traffic, being descheduled); with <see cref="ReaderActivity.Idle"/> readers it is the publisher's own work alone.
 /// </remarks>
 [MemoryDiagnoser]
+[ThreadingDiagnoser]
 [Config(typeof(BenchmarkConfig))]
 public class PublishCostBenchmarks
 {

@@ -32,6 +32,7 @@ namespace HeliosNano.Realtime.Benchmarks;
 /// </para>
 /// </remarks>
 [MemoryDiagnoser]
+[ThreadingDiagnoser]
 [Config(typeof(DeliveredConfig))]
 public class PublishDrainBenchmarks
 {

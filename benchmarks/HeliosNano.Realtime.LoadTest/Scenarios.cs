@@ -44,6 +44,7 @@ internal static class Scenarios
         int rounds = args.GetInt("rounds", 5);
         int listeners = args.GetInt("listeners", 10);
         double rate = args.GetDouble("rate", 20);
+        double settle = args.GetDouble("settle", 10);
         int noteBytes = args.GetInt("note-bytes", 64);
         int concurrency = args.GetInt("concurrency", 64);
         args.EnsureAllUsed();
@@ -86,11 +87,17 @@ internal static class Scenarios
                 await Task.Delay(50, cancellationToken);
             }
 
-            LoadOutput.Line($"churn round {round}: {connections:N0} aborted; server readers {after.AllSubscribers:N0} (listeners {listeners}) after {Stopwatch.GetElapsedTime(dropped).TotalMilliseconds:N0} ms; managed {LoadOutput.Mb(after.ManagedBytes)}");
-            Console.WriteLine($"  round {round}: subscribers {loaded.Subscribers:N0} -> {after.Subscribers:N0} (all readers {after.AllSubscribers:N0}) in {Stopwatch.GetElapsedTime(dropped).TotalMilliseconds:N0} ms");
+            double backAfter = Stopwatch.GetElapsedTime(dropped).TotalMilliseconds;
+            MemoryPoint collected = await session.MeasureMemoryAsync(cancellationToken);
+            LoadOutput.Line($"churn round {round}: {connections:N0} aborted; server readers {after.AllSubscribers:N0} (listeners {listeners}) after {backAfter:N0} ms; managed after a full GC {LoadOutput.Mb(collected.Managed)}");
+            Console.WriteLine($"  round {round}: subscribers {loaded.Subscribers:N0} -> {after.Subscribers:N0} (all readers {after.AllSubscribers:N0}) in {backAfter:N0} ms; managed {LoadOutput.Mb(loaded.ManagedBytes)} connected -> {LoadOutput.Mb(collected.Managed)} after a full GC");
         }
 
         PassResult pass = await stream;
+        MemoryPoint ended = await session.MeasureMemoryAsync(cancellationToken);
+
+        // Give the server time to finish closing what the waves left (close timeouts, Kestrel's connection cleanup).
+        await Task.Delay(TimeSpan.FromSeconds(settle), cancellationToken);
         MemoryPoint end = await session.MeasureMemoryAsync(cancellationToken);
         long managedGrowth = end.Managed - before.Managed;
 
@@ -98,7 +105,7 @@ internal static class Scenarios
         bool memoryOk = managedGrowth < Math.Max(2L << 20, (peakManaged - before.Managed) / 10);
         bool streamOk = pass.Unaccounted == 0 && pass.Lagged == 0 && pass.Gaps == 0;
         Console.WriteLine($"churn, {target}, {rounds} x {connections:N0} connections aborted, {listeners} listeners streaming {rate:0}/s");
-        Console.WriteLine($"  managed heap: {LoadOutput.Mb(before.Managed)} before, peak {LoadOutput.Mb(peakManaged)} with a wave connected, {LoadOutput.Mb(end.Managed)} after (growth {managedGrowth / 1024.0:N0} KB)");
+        Console.WriteLine($"  managed heap: {LoadOutput.Mb(before.Managed)} before, peak {LoadOutput.Mb(peakManaged)} with a wave connected, {LoadOutput.Mb(ended.Managed)} when the stream ended, {LoadOutput.Mb(end.Managed)} {settle:0} s later (growth {managedGrowth / 1024.0:N0} KB)");
         Console.WriteLine($"  RSS: {LoadOutput.Mb(before.Rss)} before, peak {LoadOutput.Mb(peakRss)}, {LoadOutput.Mb(end.Rss)} after (the GC keeps freed segments committed; RSS is reported, not judged)");
         Console.WriteLine("  listeners: " + pass.Describe());
         bool ok = countsOk && memoryOk && streamOk;
