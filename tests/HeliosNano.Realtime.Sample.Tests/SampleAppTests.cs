@@ -1,0 +1,63 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+
+namespace HeliosNano.Realtime.Sample.Tests;
+
+public class SampleAppTests
+{
+    private const string Key = "s3cret-key";
+
+    [TestCase("http://localhost:8080", true)]
+    [TestCase("http://127.0.0.1:0", true)]
+    [TestCase("https://[::1]:5001", true)]
+    [TestCase("http://*:8080", false)]
+    [TestCase("http://+:80", false)]
+    [TestCase("http://0.0.0.0:8080", false)]
+    [TestCase("http://[::]:8080", false)]
+    [TestCase("http://example.com:8080", false)]
+    public void IsLoopbackUrl_Url_TellsWhetherOnlyThisMachineCanConnect(string url, bool loopback)
+    {
+        Assert.That(SampleApp.IsLoopbackUrl(url), Is.EqualTo(loopback));
+    }
+
+    [Test]
+    public void Build_NonLoopbackUrlWithoutKey_RefusesToStart()
+    {
+        Assert.That(() => SampleApp.Build(["--urls", "http://0.0.0.0:0"]),
+            Throws.TypeOf<SampleStartupException>().With.Message.Contains("without an API key").And.Message.Contains("--apikey"));
+    }
+
+    [Test]
+    [CancelAfter(15_000)]
+    public async Task Build_NonLoopbackUrlWithKey_Starts(CancellationToken cancellationToken)
+    {
+        await using var app = SampleApp.Build(["--urls", "http://0.0.0.0:0", "--apikey", Key, "--Logging:LogLevel:Default", "Warning"]);
+        await app.StartAsync(cancellationToken);
+        int port = new Uri(app.Urls.First().Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)).Port;
+        using var http = new HttpClient();
+        using var content = new StringContent("SELECT 1", Encoding.UTF8);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/sql") { Content = content };
+        request.Headers.Add("apikey", Key);
+        using HttpResponseMessage response = await http.SendAsync(request, cancellationToken);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        await app.StopAsync(cancellationToken);
+    }
+
+    [Test]
+    public async Task Build_NoUrlConfigured_ListensOnLocalhost8080()
+    {
+        await using WebApplication app = SampleApp.Build(["--Logging:LogLevel:Default", "Warning"]);
+
+        Assert.That(app.Configuration["urls"], Is.EqualTo("http://localhost:8080"));
+    }
+
+    [Test]
+    public async Task Build_UrlsGiven_KeepsThem()
+    {
+        await using WebApplication app = SampleApp.Build(["--urls", "http://127.0.0.1:5123"]);
+
+        Assert.That(app.Configuration["urls"], Is.EqualTo("http://127.0.0.1:5123"));
+    }
+}
