@@ -4,8 +4,8 @@ using System.Text.RegularExpressions;
 namespace HeliosNano.Realtime.Sample.Sql;
 
 /// <summary>
-/// A small PostgreSQL-to-SQLite shim so the tutorial's SQL runs verbatim: it rewrites only code, never string literals,
-/// quoted identifiers or comments.
+/// A small PostgreSQL-to-SQLite shim so the tutorial's SQL runs verbatim: it rewrites only code, never string literals
+/// or comments.
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
@@ -33,21 +33,35 @@ internal static partial class PostgresDialect
     public static string Translate(string statement)
     {
         ArgumentNullException.ThrowIfNull(statement);
+        // Column types only appear in CREATE TABLE / ALTER TABLE: elsewhere "serial" is just a name (SELECT serial FROM t).
+        List<string> words = SqlScript.LeadingWords(statement, 4);
+        bool defines = words.Count >= 2 && words[0] is "CREATE" or "ALTER" && words.Skip(1).Any(w => w == "TABLE");
+        // Quoted identifiers stay with the code around them, so `"id" SERIAL` is seen as a name followed by a type;
+        // string literals and comments are copied as they are.
         var result = new StringBuilder(statement.Length + 32);
+        int codeStart = 0;
         foreach ((SqlScript.SegmentKind kind, int start, int length) in SqlScript.Lex(statement))
         {
-            string text = statement.Substring(start, length);
-            result.Append(kind == SqlScript.SegmentKind.Code ? TranslateCode(text) : text);
+            if (kind is SqlScript.SegmentKind.String or SqlScript.SegmentKind.Comment)
+            {
+                result.Append(TranslateCode(statement[codeStart..start], defines)).Append(statement, start, length);
+                codeStart = start + length;
+            }
         }
 
+        result.Append(TranslateCode(statement[codeStart..], defines));
         return result.ToString();
     }
 
-    private static string TranslateCode(string code)
+    private static string TranslateCode(string code, bool defines)
     {
-        code = SerialKey().Replace(code, "INTEGER PRIMARY KEY AUTOINCREMENT");
-        code = IdentityKey().Replace(code, "INTEGER PRIMARY KEY AUTOINCREMENT");
-        code = Serial().Replace(code, "INTEGER");
+        if (defines)
+        {
+            code = SerialKey().Replace(code, "INTEGER PRIMARY KEY AUTOINCREMENT");
+            code = IdentityKey().Replace(code, "INTEGER PRIMARY KEY AUTOINCREMENT");
+            code = Serial().Replace(code, "INTEGER");
+        }
+
         code = TimestampTz().Replace(code, "TIMESTAMPTZ");
         code = TimestampNoTz().Replace(code, "TIMESTAMP");
         code = Now().Replace(code, NowExpression);
@@ -57,13 +71,13 @@ internal static partial class PostgresDialect
         return code;
     }
 
-    [GeneratedRegex(@"\b(?:BIG|SMALL)?SERIAL[248]?\s+PRIMARY\s+KEY\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<=[\w""\]`]\s+)(?<!\bTABLE\s+)\b(?:BIG|SMALL)?SERIAL[248]?\s+PRIMARY\s+KEY\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex SerialKey();
 
     [GeneratedRegex(@"\b(?:INT|INTEGER|BIGINT|SMALLINT|INT[248])\s+GENERATED\s+(?:ALWAYS|BY\s+DEFAULT)\s+AS\s+IDENTITY(?:\s*\([^)]*\))?\s+PRIMARY\s+KEY\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex IdentityKey();
 
-    [GeneratedRegex(@"\b(?:BIG|SMALL)?SERIAL[248]?\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<=[\w""\]`]\s+)(?<!\b(?:TABLE|COLUMN)\s+)\b(?:BIG|SMALL)?SERIAL[248]?\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Serial();
 
     [GeneratedRegex(@"\bTIMESTAMP\s+WITH\s+TIME\s+ZONE\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]

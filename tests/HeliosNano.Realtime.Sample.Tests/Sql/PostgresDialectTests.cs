@@ -61,6 +61,9 @@ public class PostgresDialectTests
     [TestCase("CREATE TABLE t (n BIGSERIAL, at TIMESTAMP WITH TIME ZONE)", "CREATE TABLE t (n INTEGER, at TIMESTAMPTZ)")]
     [TestCase("CREATE TABLE t (id INT GENERATED ALWAYS AS IDENTITY PRIMARY KEY)", "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT)")]
     [TestCase("SELECT x::varchar(20), y::double precision FROM t", "SELECT x, y FROM t")]
+    [TestCase("CREATE TABLE serial (serial TEXT, \"n\" SERIAL, m bigserial PRIMARY KEY)", "CREATE TABLE serial (serial TEXT, \"n\" INTEGER, m INTEGER PRIMARY KEY AUTOINCREMENT)")]
+    [TestCase("SELECT serial FROM t WHERE serial = 'SERIAL PRIMARY KEY'", "SELECT serial FROM t WHERE serial = 'SERIAL PRIMARY KEY'")]
+    [TestCase("ALTER TABLE t ADD COLUMN n SERIAL", "ALTER TABLE t ADD COLUMN n INTEGER")]
     public void Translate_PostgresOnlySyntax_BecomesSqlite(string postgres, string sqlite)
     {
         Assert.That(PostgresDialect.Translate(postgres), Is.EqualTo(sqlite));
