@@ -31,6 +31,7 @@ try
         "churn" => await Scenarios.ChurnAsync(args0, cancel.Token),
         "stuck-client" => await Scenarios.StuckClientAsync(args0, cancel.Token),
         "shutdown" => await Scenarios.ShutdownAsync(args0, cancel.Token),
+        "micro" => await MicroCommand.RunAsync(args0),
         _ => Usage(),
     };
 }
@@ -63,6 +64,7 @@ static int Usage()
           churn         --connections 1000 --rounds 5 --rate 20              (subscribers back to 0, memory back to baseline)
           stuck-client  --connections 20 --rate 2000 --count 20000           (others lose nothing, notify time unchanged)
           shutdown      --connections 1000 --rate 200                        (stop under load: every client gets 1001)
+          micro         --iterations 200000                                  (per-frame / per-wake costs behind the README's profile notes)
           serve         --target helios|signalr|raw --port N                 (the server under test; started by the others)
 
         Common: --note-bytes 64 (row padding), --concurrency 64 (parallel handshakes), --verbose (server output).
