@@ -14,6 +14,9 @@ internal static partial class SampleApp
     /// <summary>The path of the Supabase Realtime WebSocket.</summary>
     public const string RealtimePath = "/realtime/v1/websocket";
 
+    /// <summary>How long a WebSocket client may stay silent before the server closes it: 10 minutes.</summary>
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(10);
+
     private static readonly Dictionary<string, string> s_switchMappings = new(StringComparer.OrdinalIgnoreCase)
     {
         ["--db"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.Database),
@@ -66,7 +69,9 @@ internal static partial class SampleApp
 
         builder.Services.Configure<SampleOptions>(builder.Configuration.GetSection(SampleOptions.SectionName));
         builder.Services.AddHeliosRealtime();
-        builder.Services.AddHeliosRealtimeWebSockets();
+        // Phoenix clients heartbeat every 25-30 s, but a tutorial reader typing into wscat does not: give a silent
+        // connection 10 minutes (the adapter's default is Phoenix's 60 s) to switch terminals and write some SQL.
+        builder.Services.AddHeliosRealtimeWebSockets(o => o.IdleTimeout = IdleTimeout);
         builder.Services.AddSingleton<SampleDatabase>();
         builder.Services.AddSingleton(new AccessGuard(options.ApiKey));
         builder.Services.AddCors();

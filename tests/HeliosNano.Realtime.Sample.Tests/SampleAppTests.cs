@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text;
+using HeliosNano.Realtime.WebSockets;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace HeliosNano.Realtime.Sample.Tests;
 
@@ -59,5 +62,13 @@ public class SampleAppTests
         await using WebApplication app = SampleApp.Build(["--urls", "http://127.0.0.1:5123"]);
 
         Assert.That(app.Configuration["urls"], Is.EqualTo("http://127.0.0.1:5123"));
+    }
+
+    [Test]
+    public async Task Build_RealtimeSocket_WaitsTenMinutesForSilentClients()
+    {
+        await using WebApplication app = SampleApp.Build(["--urls", "http://127.0.0.1:0"]);
+
+        Assert.That(app.Services.GetRequiredService<IOptions<RealtimeWebSocketOptions>>().Value.IdleTimeout, Is.EqualTo(TimeSpan.FromMinutes(10)));
     }
 }
