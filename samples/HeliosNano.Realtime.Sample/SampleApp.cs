@@ -69,6 +69,7 @@ internal static partial class SampleApp
 
         builder.Services.Configure<SampleOptions>(builder.Configuration.GetSection(SampleOptions.SectionName));
         builder.Services.AddHeliosRealtime();
+
         // Phoenix clients heartbeat every 25-30 s, but a tutorial reader typing into wscat does not: give a silent
         // connection 10 minutes (the adapter's default is Phoenix's 60 s) to switch terminals and write some SQL.
         builder.Services.AddHeliosRealtimeWebSockets(o => o.IdleTimeout = IdleTimeout);
@@ -94,7 +95,7 @@ internal static partial class SampleApp
         app.MapGet("/api/info", (SampleDatabase database) => new
         {
             apiKeyRequired = guard.RequiresKey,
-            database = database.Location,
+            database = database.IsInMemory ? "memory" : "file",
             realtimePath = RealtimePath,
         });
         app.MapGet("/api/tables", async (SampleDatabase database, CancellationToken cancellationToken) =>
