@@ -49,8 +49,6 @@ namespace HeliosNano.Realtime;
 [DebuggerDisplay("Capacity = {Capacity}, LastSequence = {LastSequence}, Subscribers = {SubscriberCount}")]
 public sealed partial class ChangeNotifier : IDisposable
 {
-    private static readonly Action<object?> s_wakeAll = static state => ((ChangeNotifier)state!).WakeAll();
-
     [ThreadStatic]
     private static RowBuffer? s_threadRowBuffer;
 
@@ -62,6 +60,9 @@ public sealed partial class ChangeNotifier : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly RealtimeMetrics _metrics;
+
+    /// <summary>The one wake-up work item, queued at most once at a time (see <see cref="_wakeScheduled"/>), so queuing allocates nothing.</summary>
+    private readonly WakeWorkItem _wakeWorkItem;
 
     /// <summary>The last claimed sequence number (0 before the first change); only ever incremented, by writers.</summary>
     private PaddedLong _tail;
@@ -102,6 +103,7 @@ public sealed partial class ChangeNotifier : IDisposable
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _metrics = new RealtimeMetrics(meterFactory);
+        _wakeWorkItem = new WakeWorkItem(this);
     }
 
     internal ChangeNotifier(IOptions<ChangeNotifierOptions> options, ILogger<ChangeNotifier>? logger, IMeterFactory? meterFactory, TimeProvider? timeProvider)
@@ -234,9 +236,7 @@ public sealed partial class ChangeNotifier : IDisposable
     /// <param name="commitTimestamp">The commit time; <see langword="null"/> for now.</param>
     /// <returns>The change's sequence number, or 0 when no subscription covers the table.</returns>
     public long Notify<TState>(string schema, string table, ChangeKind kind, TState state, ChangeRowWriter<TState> rowWriter, DateTimeOffset? commitTimestamp = null) =>
-        _registry.Current.IsWatched(schema, table)
-            ? Notify(GetTable(schema, table), kind, state, rowWriter, commitTimestamp)
-            : Skip();
+        SkipUnwatched(schema, table) ? 0 : Notify(GetTable(schema, table), kind, state, rowWriter, commitTimestamp);
 
     /// <summary>Notifies a committed change by table name, with images that are already UTF-8 JSON objects.</summary>
     /// <param name="schema">The schema name.</param>
@@ -247,9 +247,7 @@ public sealed partial class ChangeNotifier : IDisposable
     /// <param name="commitTimestamp">The commit time; <see langword="null"/> for now.</param>
     /// <returns>The change's sequence number, or 0 when no subscription covers the table.</returns>
     public long Notify(string schema, string table, ChangeKind kind, ReadOnlySpan<byte> record, ReadOnlySpan<byte> oldRecord, DateTimeOffset? commitTimestamp = null) =>
-        _registry.Current.IsWatched(schema, table)
-            ? Notify(GetTable(schema, table), kind, record, oldRecord, commitTimestamp)
-            : Skip();
+        SkipUnwatched(schema, table) ? 0 : Notify(GetTable(schema, table), kind, record, oldRecord, commitTimestamp);
 
     /// <summary>Subscribes to every change (<see cref="ChangeFilter.All"/>) from the next one notified.</summary>
     /// <returns>The reader; dispose it to leave.</returns>
@@ -418,7 +416,7 @@ public sealed partial class ChangeNotifier : IDisposable
             && Volatile.Read(ref _wakeScheduled.Value) == 0
             && Interlocked.Exchange(ref _wakeScheduled.Value, 1) == 0)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(s_wakeAll, this, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(_wakeWorkItem, preferLocal: false);
         }
 
         return sequence;
@@ -461,6 +459,18 @@ public sealed partial class ChangeNotifier : IDisposable
         ArrayPool<ChangeReader.Waiter>.Shared.Return(batch, clearArray: true);
     }
 
+    /// <summary>The by-name overloads' unwatched exit, kept small and non-generic so the common miss stays cheap.</summary>
+    private bool SkipUnwatched(string schema, string table)
+    {
+        if (_registry.Current.IsWatched(schema, table))
+        {
+            return false;
+        }
+
+        Skip();
+        return true;
+    }
+
     private long Skip()
     {
         if (_metrics.Skipped.Enabled)
@@ -473,7 +483,8 @@ public sealed partial class ChangeNotifier : IDisposable
 
     private void CheckOwnTable(ChangeTable table)
     {
-        if (!_tables.TryGetValue((table.Schema, table.Name), out ChangeTable? own) || !ReferenceEquals(own, table))
+        // Each notifier has its own registry, so one reference compare proves the handle is ours (no hashed look-up).
+        if (!table.BelongsTo(_registry))
         {
             throw new ArgumentException("The table handle belongs to another notifier; get it from this notifier's GetTable.", nameof(table));
         }
@@ -548,6 +559,12 @@ public sealed partial class ChangeNotifier : IDisposable
     {
         buffer.Clear();
         s_threadRowBuffer = buffer;
+    }
+
+    /// <summary>Runs <see cref="WakeAll"/> on the thread pool; one instance per notifier, reused for every wake-up.</summary>
+    private sealed class WakeWorkItem(ChangeNotifier notifier) : IThreadPoolWorkItem
+    {
+        public void Execute() => notifier.WakeAll();
     }
 
     /// <summary>A per-thread scratch buffer and writer for building images without allocating beyond the final array.</summary>

@@ -164,7 +164,8 @@ public sealed partial class ChangeReader : IDisposable
             if (filter.Matches(slot.Schema, slot.Table, slot.Kind))
             {
                 Volatile.Write(ref _next, next);
-                Interlocked.Increment(ref _received);
+                // Only the consumer writes it: a plain increment published with a volatile write, no locked instruction.
+                Volatile.Write(ref _received, _received + 1);
                 missed = _unreportedMissed;
                 _unreportedMissed = 0;
                 change = slot;

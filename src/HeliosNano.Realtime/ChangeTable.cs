@@ -66,6 +66,9 @@ public sealed class ChangeTable
 
     internal ColumnSet ColumnSet => Volatile.Read(ref _columns);
 
+    /// <summary>Returns whether this handle was made by the notifier that owns <paramref name="registry"/>.</summary>
+    internal bool BelongsTo(WatchRegistry registry) => ReferenceEquals(_registry, registry);
+
     /// <summary>Replaces the column metadata that changes captured from now on carry (after a schema change, say).</summary>
     /// <param name="columns">The columns, in table order.</param>
     public void SetColumns(IEnumerable<ChangeColumn> columns)
