@@ -60,6 +60,14 @@ internal static class MicroCommand
         (double tokenNs, double tokenBytes) = await SendCostAsync(socket, frame, n, timeout.Token);
         Console.WriteLine($"WebSocket.SendAsync 1.3 KB, CancellationToken.None: {noneNs:0} ns, {noneBytes:0} B per frame");
         Console.WriteLine($"WebSocket.SendAsync 1.3 KB, cancelable token:       {tokenNs:0} ns, {tokenBytes:0} B per frame");
+
+        // 4. The writer's Notify time with readers parked (idle connections) vs none, one change per millisecond.
+        foreach (int parked in new[] { 0, 1000, 10_000 })
+        {
+            LatencySummary notify = await NotifyWithParkedReadersAsync(parked, 2000, row);
+            Console.WriteLine($"Notify with {parked,6:N0} parked readers, 1 change/ms: p50 {notify.P50 / 1000.0:0.0} µs, p99 {notify.P99 / 1000.0:0.0} µs, max {notify.Max / 1000.0:0.0} µs");
+        }
+
         return 0;
     }
 
@@ -78,6 +86,52 @@ internal static class MicroCommand
         }
 
         return (Stopwatch.GetElapsedTime(start).TotalNanoseconds / n, (GC.GetTotalAllocatedBytes(precise: true) - bytes) / (double)n);
+    }
+
+    private static async Task<LatencySummary> NotifyWithParkedReadersAsync(int parked, int changes, OrderPayload.Row row)
+    {
+        using var notifier = new ChangeNotifier();
+        ChangeTable table = notifier.GetTable(OrderPayload.Schema, OrderPayload.Table);
+        var readers = new List<ChangeReader>();
+        var loops = new List<Task>();
+        for (int i = 0; i < Math.Max(1, parked); i++)
+        {
+            ChangeReader reader = notifier.Subscribe(ChangeFilter.For(OrderPayload.Schema, OrderPayload.Table));
+            readers.Add(reader);
+            if (parked > 0)
+            {
+                loops.Add(Task.Run(async () =>
+                {
+                    while (await reader.WaitToReadAsync())
+                    {
+                        while (reader.TryRead(out _))
+                        {
+                        }
+                    }
+                }));
+            }
+        }
+
+        var histogram = new LatencyHistogram();
+        for (int i = 0; i < changes; i++)
+        {
+            await Task.Delay(1);
+            long t0 = Stopwatch.GetTimestamp();
+            notifier.Notify(table, ChangeKind.Insert, row, OrderPayload.Writer);
+            histogram.Record((long)Stopwatch.GetElapsedTime(t0).TotalNanoseconds, 0);
+            if (parked == 0)
+            {
+                readers[0].TryRead(out _);
+            }
+        }
+
+        foreach (ChangeReader reader in readers)
+        {
+            reader.Dispose();
+        }
+
+        await Task.WhenAll(loops);
+        return histogram.Summarize();
     }
 
     private static double CancelAfterNs(int n)
