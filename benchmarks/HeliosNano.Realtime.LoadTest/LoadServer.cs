@@ -22,6 +22,7 @@ internal static class LoadServer
         int port = args.GetInt("port", 5080);
         int noteBytes = args.GetInt("note-bytes", 64);
         int shutdownSeconds = args.GetInt("shutdown-timeout", 15);
+        int parentPid = args.GetInt("parent-pid", 0);
         args.EnsureAllUsed();
         string note = OrderPayload.MakeNote(noteBytes);
 
@@ -98,6 +99,12 @@ internal static class LoadServer
         });
 
         await app.StartAsync();
+        if (parentPid > 0)
+        {
+            // If the tool itself is killed (SIGKILL skips its cleanup), the server must not outlive it.
+            _ = WatchParentAsync(parentPid, app.Lifetime);
+        }
+
         Console.WriteLine($"ready {target} {port}");
         await app.WaitForShutdownAsync();
         await publisher.StopAsync();
@@ -105,6 +112,19 @@ internal static class LoadServer
         await app.DisposeAsync();
         Console.WriteLine("stopped");
         return 0;
+    }
+
+    private static async Task WatchParentAsync(int parentPid, IHostApplicationLifetime lifetime)
+    {
+        while (!lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            await Task.Delay(1000, CancellationToken.None);
+            if (!Directory.Exists($"/proc/{parentPid}"))
+            {
+                lifetime.StopApplication();
+                return;
+            }
+        }
     }
 
     private static double ParseDouble(string? value, double fallback) =>

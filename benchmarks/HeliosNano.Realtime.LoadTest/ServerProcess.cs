@@ -80,7 +80,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             psi.ArgumentList.Add(typeof(ServerProcess).Assembly.Location);
         }
 
-        foreach (string a in new[] { "serve", "--target", target, "--port", port.ToString(CultureInfo.InvariantCulture), "--note-bytes", noteBytes.ToString(CultureInfo.InvariantCulture) })
+        foreach (string a in new[] { "serve", "--target", target, "--port", port.ToString(CultureInfo.InvariantCulture), "--note-bytes", noteBytes.ToString(CultureInfo.InvariantCulture), "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture) })
         {
             psi.ArgumentList.Add(a);
         }
