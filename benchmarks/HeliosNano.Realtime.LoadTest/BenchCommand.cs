@@ -14,8 +14,8 @@ internal static class BenchCommand
     {
         string[] targets = args.GetStrings("targets", ["helios", "signalr", "raw"]);
         int[] counts = args.GetInts("connections", [1, 100, 1000]);
-        double rate = args.GetDouble("rate", 10);
-        double latencySeconds = args.GetDouble("latency-seconds", 10);
+        double rate = args.GetDouble("rate", 5);
+        double latencySeconds = args.GetDouble("latency-seconds", 20);
         long deliveries = args.GetInt("deliveries", 400_000);
         double seconds = args.GetDouble("seconds", 10);
         int noteBytes = args.GetInt("note-bytes", 64);

@@ -57,7 +57,7 @@ static int Usage()
         HeliosNano.Realtime.LoadTest <command> [--option value]
 
           bench         all targets x connection counts: flat-out throughput + fixed-rate latency; table + SVG chart
-                        --targets helios,signalr,raw --connections 1,100,1000 --rate 10 --latency-seconds 10
+                        --targets helios,signalr,raw[,ring] --connections 1,100,1000[,5000] --rate 5 --latency-seconds 20
                         --deliveries 400000 --seconds 10 --out benchmarks/results
           run           one target, one pass   --target helios|signalr|raw --connections 100 --rate 0 --count 10000 --seconds 10
           soak          --connections 10000 --rate 5 --seconds 60            (helios; nothing lost unless reported as lag)
