@@ -422,7 +422,11 @@ public sealed partial class ChangeNotifier : IDisposable
         return sequence;
     }
 
-    private void WakeAll()
+    /// <param name="fromWorkItem">
+    /// True on the wake-up work item: the last waiter of the batch then runs its continuation inline on this pool
+    /// thread, saving it a second thread-pool hop; the others are queued, so no reader waits behind another.
+    /// </param>
+    private void WakeAll(bool fromWorkItem = false)
     {
         // Re-arm before taking the list: a writer that publishes after we took it sees 0 here and queues a new wake-up
         // for any reader that registered after the take.
@@ -450,10 +454,10 @@ public sealed partial class ChangeNotifier : IDisposable
             Interlocked.Exchange(ref _waiterCount.Value, 0);
         }
 
-        // Complete outside the lock: continuations run asynchronously, but keep the lock short anyway.
+        // Complete outside the lock. Continuations are queued, except the last one's when we already are a pool work item.
         for (int i = 0; i < count; i++)
         {
-            batch[i].TrySignal(true);
+            batch[i].TrySignal(true, inline: fromWorkItem && i == count - 1);
         }
 
         ArrayPool<ChangeReader.Waiter>.Shared.Return(batch, clearArray: true);
@@ -564,7 +568,7 @@ public sealed partial class ChangeNotifier : IDisposable
     /// <summary>Runs <see cref="WakeAll"/> on the thread pool; one instance per notifier, reused for every wake-up.</summary>
     private sealed class WakeWorkItem(ChangeNotifier notifier) : IThreadPoolWorkItem
     {
-        public void Execute() => notifier.WakeAll();
+        public void Execute() => notifier.WakeAll(fromWorkItem: true);
     }
 
     /// <summary>A per-thread scratch buffer and writer for building images without allocating beyond the final array.</summary>

@@ -55,7 +55,12 @@ public sealed partial class ChangeReader
         }
 
         /// <summary>Completes the armed wait with <paramref name="result"/>; does nothing if it is not armed.</summary>
-        public bool TrySignal(bool result)
+        /// <param name="result">The wait's result.</param>
+        /// <param name="inline">
+        /// Run the consumer's continuation on this thread. Only the wake-up work item asks for it; the flag is set by the
+        /// one party that won the Armed → Completed exchange, right before it completes, so no other thread races on it.
+        /// </param>
+        public bool TrySignal(bool result, bool inline = false)
         {
             if (Interlocked.CompareExchange(ref _state, Completed, Armed) != Armed)
             {
@@ -67,6 +72,7 @@ public sealed partial class ChangeReader
                 _reader._notifier.RemoveWaiter(this);
             }
 
+            _core.RunContinuationsAsynchronously = !inline;
             _core.SetResult(result);
             return true;
         }
@@ -79,6 +85,7 @@ public sealed partial class ChangeReader
             }
 
             _reader._notifier.RemoveWaiter(this);
+            _core.RunContinuationsAsynchronously = true;
             _core.SetException(new OperationCanceledException(_token));
         }
 
