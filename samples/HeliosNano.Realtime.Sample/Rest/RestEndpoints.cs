@@ -73,7 +73,7 @@ internal static class RestEndpoints
         int rows;
         long? total = null;
 
-        Run(connection, "BEGIN");
+        SqlBatch.Run(connection, "BEGIN");
         try
         {
             switch (request.Method)
@@ -97,17 +97,17 @@ internal static class RestEndpoints
                     break;
             }
 
-            Run(connection, "COMMIT");
+            SqlBatch.Run(connection, "COMMIT");
         }
         catch (SqliteException ex)
         {
-            RollBack(connection);
+            SqlBatch.RollBack(connection);
             bool conflict = ex.SqliteErrorCode == 19 && (ex.Message.Contains("UNIQUE", StringComparison.Ordinal) || ex.Message.Contains("PRIMARY KEY", StringComparison.Ordinal));
             throw new RestException(conflict ? 409 : 400, conflict ? "23505" : "SQLITE" + ex.SqliteErrorCode.ToString(CultureInfo.InvariantCulture), TrimMessage(ex), innerException: ex);
         }
         catch
         {
-            RollBack(connection);
+            SqlBatch.RollBack(connection);
             throw;
         }
 
@@ -298,25 +298,6 @@ internal static class RestEndpoints
     }
 
     private static string TrimMessage(SqliteException ex) => SqlBatch.CleanMessage(ex);
-
-    private static void Run(SqliteConnection connection, string sql)
-    {
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    private static void RollBack(SqliteConnection connection)
-    {
-        try
-        {
-            Run(connection, "ROLLBACK");
-        }
-        catch (SqliteException)
-        {
-            // SQLite already rolled back on its own.
-        }
-    }
 
     private sealed record RestResponse(string Method, ReadOnlyMemory<byte> Json, int Rows, long Offset, long? Total);
 

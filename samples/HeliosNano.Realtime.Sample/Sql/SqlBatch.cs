@@ -187,14 +187,16 @@ internal static class SqlBatch
             : message;
     }
 
-    private static void Run(SqliteConnection connection, string sql)
+    /// <summary>Runs one statement that returns no rows.</summary>
+    internal static void Run(SqliteConnection connection, string sql)
     {
         using SqliteCommand command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
 
-    private static void RollBack(SqliteConnection connection)
+    /// <summary>Rolls the open transaction back, if SQLite has not already done so itself.</summary>
+    internal static void RollBack(SqliteConnection connection)
     {
         try
         {
