@@ -67,14 +67,19 @@ internal sealed partial class RealtimeConnection : IDisposable
     private readonly List<RealtimeChannel> _channelOrder = [];
     private readonly List<(long Resume, long Missed)> _pendingLags = [];
     private readonly List<int> _ids = [];
-    private readonly TaskCompletionSource _closeRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Cancelled to wake the connection loop's idle wait for an inbound message, the end of the receive loop or a close
+    /// request; replaced after each use. The common wake (a change) needs no allocation: the loop awaits the reader's
+    /// <see cref="ChangeReader.WaitToReadAsync"/> directly with this token.
+    /// </summary>
+    private CancellationTokenSource _wake = new();
 
     /// <summary>Stops the receive loop once the connection loop is done, even if it waits on a full inbound queue.</summary>
     private readonly CancellationTokenSource _stopReceiving = new();
     private CancellationTokenSource _sendTimeout;
     private readonly ITimer _idleTimer;
     private ChangeReader _reader;
-    private Task<bool>? _changeWait;
     private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
     private string _closeReason = string.Empty;
     private int _closeRequestedFlag;
@@ -167,6 +172,7 @@ internal sealed partial class RealtimeConnection : IDisposable
         _idleTimer.Dispose();
         _sendTimeout.Dispose();
         _stopReceiving.Dispose();
+        _wake.Dispose();
         _frames.Dispose();
         _reader.Dispose();
     }
@@ -182,8 +188,27 @@ internal sealed partial class RealtimeConnection : IDisposable
 
         _closeStatus = status;
         _closeReason = reason;
-        _closeRequested.TrySetResult();
+        Wake();
     }
+
+    /// <summary>Wakes the connection loop's idle wait (it re-checks inbound messages and close requests). Thread-safe.</summary>
+    private void Wake()
+    {
+        // Full fence: the state change made before this call (an enqueued message, the close flag) must be visible
+        // before we read _wake, pairing with the loop's fenced swap in RenewWake (store-load ordering).
+        Interlocked.MemoryBarrier();
+        try
+        {
+            Volatile.Read(ref _wake).Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection is over.
+        }
+    }
+
+    /// <summary>Replaces a used wake source; the old one is not disposed because a late <see cref="Wake"/> may still cancel it.</summary>
+    private void RenewWake() => Interlocked.Exchange(ref _wake, new CancellationTokenSource());
 
     private bool IsCloseRequested => Volatile.Read(ref _closeRequestedFlag) != 0;
 
@@ -223,7 +248,6 @@ internal sealed partial class RealtimeConnection : IDisposable
 
     private async Task ConnectionLoopAsync()
     {
-        Task<bool>? inboundWait = null;
         while (!IsCloseRequested)
         {
             bool worked = false;
@@ -259,26 +283,42 @@ internal sealed partial class RealtimeConnection : IDisposable
                 continue;
             }
 
-            Task<bool> inbound = inboundWait ??= _inbound.Reader.WaitToReadAsync().AsTask();
-            Task<bool> changeWait = _changeWait ??= _reader.WaitToReadAsync().AsTask();
-            Task done = await Task.WhenAny(inbound, changeWait, _closeRequested.Task).ConfigureAwait(false);
-            if (done == inbound)
+            // Idle: take the wake token first, then re-check what it signals. Anything enqueued or requested after
+            // the check cancels this token; anything before it is seen by the check.
+            CancellationTokenSource wake = Volatile.Read(ref _wake);
+            if (wake.IsCancellationRequested)
             {
-                inboundWait = null;
-                if (!await inbound.ConfigureAwait(false))
-                {
-                    // The receive loop ended: the client closed or vanished.
-                    return;
-                }
+                RenewWake();
+                continue;
             }
-            else if (done == changeWait)
+
+            if (_inbound.Reader.Completion.IsCompleted)
             {
-                _changeWait = null;
-                if (!await changeWait.ConfigureAwait(false))
-                {
-                    // The notifier completed (the host is stopping the change feed): nothing more will arrive.
-                    RequestClose(WebSocketCloseStatus.EndpointUnavailable, "change notifier completed");
-                }
+                // The receive loop ended: the client closed or vanished.
+                return;
+            }
+
+            if (IsCloseRequested || _inbound.Reader.TryPeek(out _))
+            {
+                continue;
+            }
+
+            bool open;
+            try
+            {
+                // The common wake-up (a change arrived) completes this ValueTask without allocating.
+                open = await _reader.WaitToReadAsync(wake.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (wake.IsCancellationRequested)
+            {
+                RenewWake();
+                continue;
+            }
+
+            if (!open)
+            {
+                // The notifier completed (the host is stopping the change feed): nothing more will arrive.
+                RequestClose(WebSocketCloseStatus.EndpointUnavailable, "change notifier completed");
             }
         }
     }
@@ -394,6 +434,7 @@ internal sealed partial class RealtimeConnection : IDisposable
                     {
                         Log.RateLimited(_logger, _id, _options.MaxInboundMessagesPerSecond);
                         await _inbound.Writer.WriteAsync(InboundItem.RateLimited, _stopReceiving.Token).ConfigureAwait(false);
+                        Wake();
                     }
 
                     continue;
@@ -415,6 +456,7 @@ internal sealed partial class RealtimeConnection : IDisposable
                     if (errorRef is not null && errorTopic is not null)
                     {
                         await _inbound.Writer.WriteAsync(new InboundItem(null, error, errorRef, errorTopic), _stopReceiving.Token).ConfigureAwait(false);
+                        Wake();
                     }
 
                     continue;
@@ -429,12 +471,15 @@ internal sealed partial class RealtimeConnection : IDisposable
                     parsed.Dispose();
                     throw;
                 }
+
+                Wake();
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
             _inbound.Writer.TryComplete();
+            Wake();
             while (_inbound.Reader.TryRead(out InboundItem? left))
             {
                 left.Message?.Dispose();
@@ -656,7 +701,6 @@ internal sealed partial class RealtimeConnection : IDisposable
 
             ChangeReader old = _reader;
             _reader = Subscribe(Math.Max(0, lastSeen));
-            _changeWait = null; // the old reader's pending wait ends with false when it is disposed: ignore it
             old.Dispose();
         }
 
