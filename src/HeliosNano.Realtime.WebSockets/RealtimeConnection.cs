@@ -84,6 +84,10 @@ internal sealed partial class RealtimeConnection : IDisposable
     private string _closeReason = string.Empty;
     private int _closeRequestedFlag;
 
+    /// <summary>Frames sent / change frames built since the last <see cref="FlushCounters"/>; only the connection loop touches them.</summary>
+    private long _framesSentPending;
+    private long _changeFramesPending;
+
     public RealtimeConnection(
         WebSocket socket,
         HttpContext httpContext,
@@ -149,6 +153,7 @@ internal sealed partial class RealtimeConnection : IDisposable
             // The close handshake is over (or abandoned): nothing more will be read, and a receive loop blocked on a
             // full inbound queue must not keep the request alive.
             _stopReceiving.Cancel();
+            FlushCounters();
             _reader.Dispose();
             _metrics.Channels.Add(-_channels.Count);
             _channels.Clear();
@@ -278,6 +283,8 @@ internal sealed partial class RealtimeConnection : IDisposable
                 await DeliverAsync(change!).ConfigureAwait(false);
             }
 
+            // Counters go to the shared instruments once per burst, not per frame (no cross-core traffic per frame).
+            FlushCounters();
             if (worked)
             {
                 continue;
@@ -833,6 +840,7 @@ internal sealed partial class RealtimeConnection : IDisposable
     private ReadOnlyMemory<byte> BuildChangeFrame(RealtimeChannel channel, ChangeEvent change)
     {
         ReadOnlySpan<byte> data = _metrics.OnChangePayloadUsed(change).Span;
+        _changeFramesPending++;
         _frames.BeginRaw(channel.Prefix);
         IBufferWriter<byte> buffer = _frames.Buffer;
         buffer.Write("{\"ids\":["u8);
@@ -956,7 +964,23 @@ internal sealed partial class RealtimeConnection : IDisposable
         _sendTimeout.CancelAfter(_options.SendTimeout);
         await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _sendTimeout.Token).ConfigureAwait(false);
         ResetSendTimeout();
-        _metrics.FramesSent.Add(1);
+        _framesSentPending++;
+    }
+
+    /// <summary>Adds the frames counted since the last call to the shared counters.</summary>
+    private void FlushCounters()
+    {
+        if (_framesSentPending > 0)
+        {
+            _metrics.FramesSent.Add(_framesSentPending);
+            _framesSentPending = 0;
+        }
+
+        if (_changeFramesPending > 0)
+        {
+            _metrics.ChangeFramesBuilt.Add(_changeFramesPending);
+            _changeFramesPending = 0;
+        }
     }
 
     /// <summary>Stops the send timer after a send completed; a source whose timer cannot be stopped for sure is replaced.</summary>

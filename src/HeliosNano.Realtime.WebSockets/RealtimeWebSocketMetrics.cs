@@ -41,41 +41,42 @@ internal sealed class RealtimeWebSocketMetrics : IDisposable
 
     public Counter<long> DroppedMessages { get; }
 
-    /// <summary>Gets the number of per-connection change frames built (also counted by <see cref="ChangeFramesBuilt"/>).</summary>
-    public long ChangeFramesBuiltTotal => Interlocked.Read(ref _changeFramesBuilt);
-
-    /// <summary>Gets the number of distinct changes serialized (also counted by <see cref="ChangesSerialized"/>).</summary>
-    public long ChangesSerializedTotal => Interlocked.Read(ref _changesSerialized);
-
-    private long _changeFramesBuilt;
-    private long _changesSerialized;
-
     /// <summary>
     /// Takes a change's <c>data</c> JSON for a frame. <see cref="ChangeEvent.GetUtf8Json"/> builds it on the first call
     /// and returns the same bytes to every later caller; every connection reads changes in sequence order, so the
     /// first connection to reach a sequence is the one whose call serialized it (an atomic max tells which).
     /// </summary>
+    /// <remarks>
+    /// Hot path (every frame of every connection): the shared field is only read unless this call is the first for its
+    /// change, and nothing is touched while nobody listens to <see cref="ChangesSerialized"/>. Frames built are counted
+    /// by the connection and added per burst (<see cref="ChangeFramesBuilt"/>), not here.
+    /// </remarks>
     public ReadOnlyMemory<byte> OnChangePayloadUsed(ChangeEvent change)
     {
+        if (ChangesSerialized.Enabled)
+        {
+            CountFirstUse(change.Sequence);
+        }
+
+        return change.GetUtf8Json();
+    }
+
+    private void CountFirstUse(long sequence)
+    {
         long seen = Volatile.Read(ref _highestSharedSequence);
-        while (change.Sequence > seen)
+        while (sequence > seen)
         {
             // Atomic max: exactly one caller advances past each sequence, so each change counts once however many
             // connections (on however many threads) frame it.
-            long previous = Interlocked.CompareExchange(ref _highestSharedSequence, change.Sequence, seen);
+            long previous = Interlocked.CompareExchange(ref _highestSharedSequence, sequence, seen);
             if (previous == seen)
             {
-                Interlocked.Increment(ref _changesSerialized);
                 ChangesSerialized.Add(1);
-                break;
+                return;
             }
 
             seen = previous;
         }
-
-        Interlocked.Increment(ref _changeFramesBuilt);
-        ChangeFramesBuilt.Add(1);
-        return change.GetUtf8Json();
     }
 
     public void Dispose() => _ownedMeter?.Dispose();
