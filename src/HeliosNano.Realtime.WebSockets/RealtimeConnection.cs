@@ -77,7 +77,17 @@ internal sealed partial class RealtimeConnection : IDisposable
 
     /// <summary>Stops the receive loop once the connection loop is done, even if it waits on a full inbound queue.</summary>
     private readonly CancellationTokenSource _stopReceiving = new();
+    /// <summary>Bounds the close handshake's send.</summary>
     private CancellationTokenSource _sendTimeout;
+
+    /// <summary>
+    /// Armed at the first send of a burst (one pass of the connection loop: inbound replies plus at most
+    /// <see cref="ChangeBatch"/> changes) and stopped when the pass ends; when it fires it aborts the connection, which
+    /// fails the pending send. Sends pass no token, so each frame pays neither a timer update nor a token registration.
+    /// </summary>
+    private readonly ITimer _sendTimer;
+    private bool _sendTimeoutArmed;
+    private volatile bool _sendTimedOut;
     private readonly ITimer _idleTimer;
     private ChangeReader _reader;
     private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
@@ -115,6 +125,7 @@ internal sealed partial class RealtimeConnection : IDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         _sendTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
+        _sendTimer = timeProvider.CreateTimer(static state => ((RealtimeConnection)state!).AbortStuckSend(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _idleTimer = timeProvider.CreateTimer(static state => ((RealtimeConnection)state!).OnIdle(), this, options.IdleTimeout, Timeout.InfiniteTimeSpan);
         _reader = Subscribe(null);
     }
@@ -133,7 +144,8 @@ internal sealed partial class RealtimeConnection : IDisposable
             await ConnectionLoopAsync().ConfigureAwait(false);
             await CloseAsync(receive).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_sendTimeout.IsCancellationRequested)
+        catch (Exception e) when ((_sendTimedOut || _sendTimeout.IsCancellationRequested)
+            && e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
         {
             Log.SendTimedOut(_logger, _id, _options.SendTimeout);
             _socket.Abort();
@@ -175,6 +187,7 @@ internal sealed partial class RealtimeConnection : IDisposable
     public void Dispose()
     {
         _idleTimer.Dispose();
+        _sendTimer.Dispose();
         _sendTimeout.Dispose();
         _stopReceiving.Dispose();
         _wake.Dispose();
@@ -283,8 +296,10 @@ internal sealed partial class RealtimeConnection : IDisposable
                 await DeliverAsync(change!).ConfigureAwait(false);
             }
 
-            // Counters go to the shared instruments once per burst, not per frame (no cross-core traffic per frame).
+            // Counters go to the shared instruments once per burst, not per frame (no cross-core traffic per frame);
+            // the burst's send timeout stops.
             FlushCounters();
+            DisarmSendTimeout();
             if (worked)
             {
                 continue;
@@ -338,6 +353,7 @@ internal sealed partial class RealtimeConnection : IDisposable
             WebSocketCloseStatus status = IsCloseRequested ? _closeStatus : WebSocketCloseStatus.NormalClosure;
             string reason = IsCloseRequested ? _closeReason : string.Empty;
             Log.Closing(_logger, _id, status, reason);
+            DisarmSendTimeout();
             _sendTimeout.CancelAfter(_options.SendTimeout);
             await _socket.CloseOutputAsync(status, reason, _sendTimeout.Token).ConfigureAwait(false);
             ResetSendTimeout();
@@ -958,13 +974,41 @@ internal sealed partial class RealtimeConnection : IDisposable
         await SendAsync(_frames.End()).ConfigureAwait(false);
     }
 
-    /// <summary>The one send path: one text frame per message, bounded by <see cref="RealtimeWebSocketOptions.SendTimeout"/>.</summary>
+    /// <summary>
+    /// The one send path: one text frame per message; the burst it belongs to is bounded by
+    /// <see cref="RealtimeWebSocketOptions.SendTimeout"/> (armed here once, stopped by <see cref="DisarmSendTimeout"/>).
+    /// </summary>
     private async ValueTask SendAsync(ReadOnlyMemory<byte> frame)
     {
-        _sendTimeout.CancelAfter(_options.SendTimeout);
-        await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _sendTimeout.Token).ConfigureAwait(false);
-        ResetSendTimeout();
+        if (!_sendTimeoutArmed)
+        {
+            _sendTimer.Change(_options.SendTimeout, Timeout.InfiniteTimeSpan);
+            _sendTimeoutArmed = true;
+        }
+
+        await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
         _framesSentPending++;
+    }
+
+    /// <summary>Stops the burst's send timer, if armed.</summary>
+    private void DisarmSendTimeout()
+    {
+        if (_sendTimeoutArmed)
+        {
+            _sendTimeoutArmed = false;
+            _sendTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>
+    /// Fails a send that made no progress: aborting the WebSocket alone does not complete a write Kestrel holds on a
+    /// full transport, aborting the connection does.
+    /// </summary>
+    private void AbortStuckSend()
+    {
+        _sendTimedOut = true;
+        _socket.Abort();
+        _httpContext.Abort();
     }
 
     /// <summary>Adds the frames counted since the last call to the shared counters.</summary>

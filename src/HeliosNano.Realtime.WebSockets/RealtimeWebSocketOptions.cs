@@ -10,7 +10,7 @@ namespace HeliosNano.Realtime.WebSockets;
 /// <see cref="MaxInboundMessageBytes"/> closes the socket with 1009 (message too big); more than
 /// <see cref="MaxInboundMessagesPerSecond"/> messages in one second end every channel of the connection with a
 /// <c>system</c> error and <c>phx_close</c>; <see cref="IdleTimeout"/> without any inbound message closes the socket
-/// with 1000 (<c>idle timeout</c>); a send that makes no progress within <see cref="SendTimeout"/> aborts the socket.
+/// with 1000 (<c>idle timeout</c>); a burst of sends that does not finish within <see cref="SendTimeout"/> aborts the socket.
 /// </remarks>
 public sealed class RealtimeWebSocketOptions
 {
@@ -38,7 +38,10 @@ public sealed class RealtimeWebSocketOptions
     /// </summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Gets or sets how long one outbound frame may take to send before the socket is aborted. The default is 30 seconds.</summary>
+    /// <summary>
+    /// Gets or sets how long one burst of outbound frames (what one pass of the connection loop sends: replies and at
+    /// most 64 changes) may take to send before the socket is aborted. The default is 30 seconds.
+    /// </summary>
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Gets or sets how long the server waits for the client's close frame after sending its own. The default is 5 seconds.</summary>
