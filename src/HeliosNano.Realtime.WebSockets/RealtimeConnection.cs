@@ -394,7 +394,10 @@ internal sealed partial class RealtimeConnection : IDisposable
 
     private async Task ReceiveLoopAsync()
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
+        // No buffer is held while the client is quiet: between messages the loop waits with a zero-byte receive
+        // (ManagedWebSocket completes it when a frame arrives) and rents only when data is there.
+        byte[]? buffer = null;
+        bool dataReady = false;
         int count = 0;
         bool discarding = false;
         long windowStart = _timeProvider.GetTimestamp();
@@ -403,18 +406,44 @@ internal sealed partial class RealtimeConnection : IDisposable
         {
             while (true)
             {
-                if (count == buffer.Length)
+                if (count == 0 && buffer is not null && !discarding)
                 {
-                    byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxInboundMessageBytes + 1));
-                    buffer.AsSpan(0, count).CopyTo(larger);
+                    // A message boundary: give the buffer back before waiting again.
                     ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
+                    buffer = null;
+                    dataReady = false;
                 }
 
-                ValueWebSocketReceiveResult result = await _socket.ReceiveAsync(buffer.AsMemory(count), _stopReceiving.Token).ConfigureAwait(false);
+                Memory<byte> target;
+                if (buffer is null && !dataReady)
+                {
+                    target = Memory<byte>.Empty;
+                }
+                else
+                {
+                    buffer ??= ArrayPool<byte>.Shared.Rent(4096);
+                    if (count == buffer.Length)
+                    {
+                        byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxInboundMessageBytes + 1));
+                        buffer.AsSpan(0, count).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+
+                    target = buffer.AsMemory(count);
+                }
+
+                ValueWebSocketReceiveResult result = await _socket.ReceiveAsync(target, _stopReceiving.Token).ConfigureAwait(false);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     return;
+                }
+
+                if (target.IsEmpty && result.Count == 0 && !result.EndOfMessage)
+                {
+                    // The zero-byte wait completed: a frame is there, read it into a rented buffer.
+                    dataReady = true;
+                    continue;
                 }
 
                 _idleTimer.Change(_options.IdleTimeout, Timeout.InfiniteTimeSpan);
@@ -470,7 +499,7 @@ internal sealed partial class RealtimeConnection : IDisposable
                     continue;
                 }
 
-                byte[] message = buffer.AsSpan(0, length).ToArray();
+                byte[] message = buffer is null ? [] : buffer.AsSpan(0, length).ToArray();
                 PhoenixMessage? parsed = PhoenixMessage.TryParse(message, _frames.ArrayFormat, out string? error, out string? errorRef, out string? errorTopic);
                 if (parsed is null)
                 {
@@ -500,7 +529,11 @@ internal sealed partial class RealtimeConnection : IDisposable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
             _inbound.Writer.TryComplete();
             Wake();
             while (_inbound.Reader.TryRead(out InboundItem? left))
