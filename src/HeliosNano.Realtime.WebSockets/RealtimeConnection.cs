@@ -305,6 +305,9 @@ internal sealed partial class RealtimeConnection : IDisposable
                 continue;
             }
 
+            // Every send of the burst completed: the frame buffer goes back to the pool while the connection waits.
+            _frames.Release();
+
             // Idle: take the wake token first, then re-check what it signals. Anything enqueued or requested after
             // the check cancels this token; anything before it is seen by the check.
             CancellationTokenSource wake = Volatile.Read(ref _wake);
