@@ -1,5 +1,5 @@
-using System.Text;
 using System.Diagnostics.Metrics;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
