@@ -34,6 +34,9 @@ internal sealed class SampleDatabase : IDisposable
         };
         _connection = new SqliteConnection(builder.ConnectionString);
         _connection.Open();
+
+        // Before any client SQL: no statement may reach a file other than this database (ATTACH, VACUUM INTO, load_extension).
+        SqliteSandbox.Apply(_connection);
         _notifier = notifier;
         _capture = _connection.CaptureChanges(notifier, new SqliteChangeCaptureOptions
         {

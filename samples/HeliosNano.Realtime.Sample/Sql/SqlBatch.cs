@@ -16,7 +16,8 @@ namespace HeliosNano.Realtime.Sample.Sql;
 /// changes are never published). As in PostgreSQL, <c>COMMIT</c> or <c>ROLLBACK</c> outside a transaction and
 /// <c>BEGIN</c> inside one only produce a notice, and a transaction still open when the request ends is rolled back,
 /// as when a psql session ends. <c>SAVEPOINT</c>, <c>RELEASE</c> and <c>ROLLBACK TO</c> pass through unchanged.
-/// Statements SQLite refuses inside a transaction (<c>VACUUM</c>, <c>ATTACH</c>) fail.
+/// <c>VACUUM</c> fails (it cannot run inside a transaction, and <see cref="SqliteSandbox"/> refuses what it attaches); <c>ATTACH</c>,
+/// <c>DETACH</c>, <c>VACUUM INTO</c> and <c>load_extension</c> are refused by <see cref="SqliteSandbox"/>.
 /// </para>
 /// </remarks>
 internal static class SqlBatch
