@@ -109,7 +109,10 @@ internal static partial class SampleApp
         MapRealtime(app);
 
         // Open the database (and attach change capture) now rather than on the first request.
-        _ = app.Services.GetRequiredService<SampleDatabase>();
+        SampleDatabase database = app.Services.GetRequiredService<SampleDatabase>();
+
+        // Stopping interrupts whatever SQL runs, so shutdown never waits for a client's query to finish.
+        app.Lifetime.ApplicationStopping.Register(database.Stop);
         app.Lifetime.ApplicationStarted.Register(() => LogStartup(app, guard));
         return app;
     }

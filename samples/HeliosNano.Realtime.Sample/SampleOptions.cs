@@ -17,4 +17,13 @@ internal sealed class SampleOptions
     /// (the default) for none, in which case the server only listens on loopback.
     /// </summary>
     public string? ApiKey { get; set; }
+
+    /// <summary>The default of <see cref="StatementTimeout"/>: 30 seconds.</summary>
+    public static readonly TimeSpan DefaultStatementTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets how long one request may run SQL on the database (its statements together, once it holds the
+    /// connection); past it SQLite is interrupted and the request is rolled back. The default is 30 seconds.
+    /// </summary>
+    public TimeSpan StatementTimeout { get; set; } = DefaultStatementTimeout;
 }

@@ -30,6 +30,14 @@ internal static class SqlEndpoints
             return;
         }
 
+        // Microsoft.Data.Sqlite's statement loop never advances past an embedded NUL (sqlite3_prepare leaves the tail
+        // where it was) and spins for ever outside SQLite's reach: such text must never get there.
+        if (sql.Contains('\0', StringComparison.Ordinal))
+        {
+            await WriteErrorAsync(context, "The SQL text contains a NUL character (\\u0000), which SQLite cannot run; nothing was executed.", 0, null);
+            return;
+        }
+
         var buffer = new ArrayBufferWriter<byte>();
         try
         {
@@ -53,6 +61,17 @@ internal static class SqlEndpoints
         catch (SqlBatchException ex)
         {
             await WriteErrorAsync(context, ex.Message, ex.StatementNumber, ex.Statement);
+            return;
+        }
+        catch (SqlTimeoutException ex)
+        {
+            SqlBatchException? batch = ex.InnerException as SqlBatchException;
+            await WriteErrorAsync(context, ex.Message, batch?.StatementNumber ?? 0, batch?.Statement);
+            return;
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            await WriteErrorAsync(context, "The server is stopping; the request was rolled back.", 0, null, StatusCodes.Status503ServiceUnavailable);
             return;
         }
 
@@ -89,9 +108,9 @@ internal static class SqlEndpoints
         return null;
     }
 
-    private static async Task WriteErrorAsync(HttpContext context, string message, int statementNumber, string? statement)
+    private static async Task WriteErrorAsync(HttpContext context, string message, int statementNumber, string? statement, int status = StatusCodes.Status400BadRequest)
     {
-        context.Response.StatusCode = StatusCodes.Status400BadRequest;
+        context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer, RowJson.WriterOptions))

@@ -56,6 +56,15 @@ internal static class RestEndpoints
         {
             await WriteErrorAsync(context, ex);
         }
+        catch (SqlTimeoutException ex)
+        {
+            // PostgREST answers a PostgreSQL statement timeout with 500 and its SQLSTATE.
+            await WriteErrorAsync(context, new RestException(500, "57014", ex.Message, innerException: ex));
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            await WriteErrorAsync(context, new RestException(503, "PGRST000", "The server is stopping; the request was rolled back."));
+        }
         finally
         {
             body?.Dispose();
