@@ -55,6 +55,7 @@ internal sealed class SampleDatabase : IDisposable
         ArgumentNullException.ThrowIfNull(notifier);
         string? file = options.Value.Database;
         IsInMemory = string.IsNullOrWhiteSpace(file);
+        MaxResponseBytes = options.Value.MaxResponseBytes > 0 ? options.Value.MaxResponseBytes : SampleOptions.DefaultMaxResponseBytes;
         _statementTimeout = options.Value.StatementTimeout > TimeSpan.Zero ? options.Value.StatementTimeout : SampleOptions.DefaultStatementTimeout;
         Location = IsInMemory ? ":memory:" : Path.GetFullPath(file!);
         var builder = new SqliteConnectionStringBuilder
@@ -85,6 +86,9 @@ internal sealed class SampleDatabase : IDisposable
 
     /// <summary>The schema name changes are published under (SQLite has none; Supabase clients expect <c>public</c>).</summary>
     public const string SchemaName = "public";
+
+    /// <summary>Gets the largest JSON response a request may build (<see cref="SampleOptions.MaxResponseBytes"/>).</summary>
+    public long MaxResponseBytes { get; }
 
     /// <summary>Gets whether the database is in memory (lost on exit).</summary>
     public bool IsInMemory { get; }

@@ -26,4 +26,13 @@ internal sealed class SampleOptions
     /// connection); past it SQLite is interrupted and the request is rolled back. The default is 30 seconds.
     /// </summary>
     public TimeSpan StatementTimeout { get; set; } = DefaultStatementTimeout;
+
+    /// <summary>The default of <see cref="MaxResponseBytes"/>: 16 MiB.</summary>
+    public const long DefaultMaxResponseBytes = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets the largest JSON response of <c>/sql</c> and <c>/rest/v1</c>, in bytes; a larger result is refused
+    /// (and the request rolled back) instead of being built. The default is 16 MiB.
+    /// </summary>
+    public long MaxResponseBytes { get; set; } = DefaultMaxResponseBytes;
 }

@@ -47,7 +47,7 @@ internal static class SqlEndpoints
                     using var writer = new Utf8JsonWriter(buffer, RowJson.WriterOptions);
                     try
                     {
-                        SqlBatch.Execute(connection, sql, writer);
+                        SqlBatch.Execute(connection, sql, writer, database.MaxResponseBytes);
                     }
                     finally
                     {

@@ -33,7 +33,7 @@ internal static class SqlBatch
     }
 
     /// <summary>Runs <paramref name="sql"/> and writes <c>{"results":[…]}</c>; throws <see cref="SqlBatchException"/> after rolling back.</summary>
-    public static void Execute(SqliteConnection connection, string sql, Utf8JsonWriter writer)
+    public static void Execute(SqliteConnection connection, string sql, Utf8JsonWriter writer, long maxResponseBytes = long.MaxValue)
     {
         List<string> statements = SqlScript.Split(sql);
         if (statements.Count == 0)
@@ -95,7 +95,7 @@ internal static class SqlBatch
 
                         break;
                     default:
-                        RunStatement(connection, statement, writer);
+                        RunStatement(connection, statement, writer, maxResponseBytes);
                         break;
                 }
 
@@ -113,7 +113,7 @@ internal static class SqlBatch
             writer.WriteEndObject();
             Run(connection, "COMMIT");
         }
-        catch (Exception ex) when (ex is SqliteException or InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is SqliteException or InvalidOperationException or ArgumentException or ResponseTooLargeException)
         {
             RollBack(connection);
             throw new SqlBatchException(ex is SqliteException sqlite ? CleanMessage(sqlite) : ex.Message, number, number > 0 ? statements[number - 1] : null, ex);
@@ -152,7 +152,7 @@ internal static class SqlBatch
         };
     }
 
-    private static void RunStatement(SqliteConnection connection, string statement, Utf8JsonWriter writer)
+    private static void RunStatement(SqliteConnection connection, string statement, Utf8JsonWriter writer, long maxResponseBytes)
     {
         string tag = CommandTag(statement);
         using SqliteCommand command = connection.CreateCommand();
@@ -162,7 +162,7 @@ internal static class SqlBatch
         {
             writer.WriteString("command", tag == "WITH" ? "SELECT" : tag);
             writer.WriteStartArray("rows");
-            int rows = RowJson.WriteRows(writer, reader);
+            int rows = RowJson.WriteRows(writer, reader, maxResponseBytes);
             writer.WriteEndArray();
 
             // For INSERT/UPDATE/DELETE … RETURNING the count is the rows changed; for queries, the rows returned.
