@@ -77,8 +77,19 @@ internal static partial class SampleApp
         builder.Services.AddSingleton(new AccessGuard(options.ApiKey));
         builder.Services.AddCors();
 
+        // ?apikey= is moved out of the URL before the hosting layer logs "Request starting …".
+        builder.Services.AddSingleton<IHttpContextFactory, QueryKeyRedaction>();
+
         WebApplication app = builder.Build();
         AccessGuard guard = app.Services.GetRequiredService<AccessGuard>();
+
+        // The dashboard runs SQL on a click: no other site may frame it (clickjacking).
+        app.Use(static (context, next) =>
+        {
+            context.Response.Headers.XFrameOptions = "DENY";
+            context.Response.Headers.ContentSecurityPolicy = "frame-ancestors 'none'";
+            return next(context);
+        });
 
         var dashboard = new EmbeddedFileProvider(typeof(SampleApp).Assembly, typeof(SampleApp).Namespace + ".wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = dashboard });
