@@ -170,14 +170,5 @@ public class ChangeNotifierBudgetTests
         Assert.That(notifier.EvictedChanges, Is.GreaterThan(0));
     }
 
-    private static List<long> ReadSequences(ChangeReader reader)
-    {
-        var sequences = new List<long>();
-        while (reader.TryRead(out ChangeEvent? change))
-        {
-            sequences.Add(change.Sequence);
-        }
-
-        return sequences;
-    }
+    private static List<long> ReadSequences(ChangeReader reader) => [.. TestRows.ReadAvailable(reader).Select(c => c.Sequence)];
 }
