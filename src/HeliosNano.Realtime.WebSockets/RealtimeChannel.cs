@@ -1,12 +1,19 @@
 namespace HeliosNano.Realtime.WebSockets;
 
-/// <summary>One joined topic of a connection: its join ref, its active bindings and the bytes that frame its changes.</summary>
-internal sealed class RealtimeChannel
+/// <summary>
+/// One joined topic of a connection: its join ref, its active <c>postgres_changes</c> bindings and the bytes that frame
+/// their changes; as a <see cref="IRealtimeTopicMember"/> it hands topic messages to its connection.
+/// </summary>
+internal sealed class RealtimeChannel : IRealtimeTopicMember
 {
-    public RealtimeChannel(string topic, string? joinRef, PostgresBinding[] bindings, bool arrayFormat)
+    private readonly RealtimeConnection? _connection;
+    private volatile bool _isClosed;
+
+    public RealtimeChannel(RealtimeConnection? connection, string topic, string? joinRef, PostgresBinding[] bindings, bool arrayFormat)
     {
+        _connection = connection;
         Topic = topic;
-        Name = topic.StartsWith(RealtimeConnection.TopicPrefix, StringComparison.Ordinal) ? topic[RealtimeConnection.TopicPrefix.Length..] : topic;
+        Name = topic.StartsWith(RealtimeProtocolDispatcher.TopicPrefix, StringComparison.Ordinal) ? topic[RealtimeProtocolDispatcher.TopicPrefix.Length..] : topic;
         JoinRef = joinRef;
         Bindings = bindings;
         (Prefix, Suffix) = PhoenixFrameWriter.BuildChangeEnvelope(arrayFormat, topic);
@@ -32,4 +39,14 @@ internal sealed class RealtimeChannel
 
     /// <summary>Gets or sets the sequence after which this channel receives changes: the tail at join, or the replay point.</summary>
     public long StartAfter { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the channel left; topic messages still queued for it are dropped.</summary>
+    public bool IsClosed
+    {
+        get => _isClosed;
+        set => _isClosed = value;
+    }
+
+    /// <inheritdoc/>
+    public void Deliver(RealtimeBroadcastMessage message) => _connection?.EnqueueTopicMessage(this, message);
 }

@@ -20,6 +20,7 @@ internal sealed class RealtimeWebSocketHandler
     private readonly ILogger _logger;
     private readonly RealtimeWebSocketMetrics _metrics;
     private readonly TimeProvider _timeProvider;
+    private readonly RealtimeTopicManager _topics;
     private long _nextConnectionId;
 
     public RealtimeWebSocketHandler(RealtimeWebSocketOptions options, IServiceProvider services)
@@ -29,6 +30,9 @@ internal sealed class RealtimeWebSocketHandler
         _logger = services.GetService<ILoggerFactory>()?.CreateLogger("HeliosNano.Realtime.WebSockets.RealtimeConnection") ?? NullLogger.Instance;
         _metrics = services.GetService<RealtimeWebSocketMetrics>() ?? new RealtimeWebSocketMetrics(services.GetService<IMeterFactory>());
         _timeProvider = services.GetService<TimeProvider>() ?? TimeProvider.System;
+
+        // Without AddHeliosRealtimeWebSockets the endpoint still works, with topics shared by its own connections only.
+        _topics = services.GetService<RealtimeTopicManager>() ?? new DefaultRealtimeTopicManager();
     }
 
     internal RealtimeWebSocketMetrics Metrics => _metrics;
@@ -78,7 +82,7 @@ internal sealed class RealtimeWebSocketHandler
         }
 
         CancellationToken stopping = context.RequestServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
-        using var connection = new RealtimeConnection(socket, context, _options, notifier, _metrics, _logger, _timeProvider, arrayFormat, id);
+        using var connection = new RealtimeConnection(socket, context, _options, notifier, _topics, _metrics, _logger, _timeProvider, arrayFormat, id);
         await connection.RunAsync(stopping).ConfigureAwait(false);
     }
 

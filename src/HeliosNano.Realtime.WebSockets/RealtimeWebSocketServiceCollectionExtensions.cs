@@ -10,7 +10,8 @@ public static class RealtimeWebSocketServiceCollectionExtensions
     /// <summary>
     /// Configures <see cref="RealtimeWebSocketOptions"/> for every endpoint mapped with
     /// <see cref="RealtimeEndpointRouteBuilderExtensions.MapHeliosRealtime"/>, and shares one set of metrics between
-    /// them. Optional: mapping works without it. Calling it again only adds <paramref name="configure"/>.
+    /// them, and one topic registry (which channels are on which topic) between all their connections. Optional: mapping
+    /// works without it. Calling it again only adds <paramref name="configure"/>.
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configure">Configures the options; <see langword="null"/> keeps the defaults.</param>
@@ -26,6 +27,9 @@ public static class RealtimeWebSocketServiceCollectionExtensions
 
         services.AddMetrics();
         services.TryAddSingleton(static sp => new RealtimeWebSocketMetrics(sp.GetService<IMeterFactory>()));
+
+        // The topic seam: a backplane registers its own RealtimeTopicManager before this call to replace the default.
+        services.TryAddSingleton<RealtimeTopicManager, DefaultRealtimeTopicManager>();
         return services;
     }
 }

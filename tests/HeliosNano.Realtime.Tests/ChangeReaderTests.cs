@@ -20,7 +20,7 @@ public class ChangeReaderTests
             Assert.That(reader.Missed, Is.EqualTo(6));
         }
 
-        long[] rest = [.. ReadAvailable(reader).Select(c => c.Sequence)];
+        long[] rest = [.. TestRows.ReadAvailable(reader).Select(c => c.Sequence)];
         Assert.That(rest, Is.EqualTo(new long[] { 8, 9, 10 }));
         Assert.That(reader.Received + reader.Missed, Is.EqualTo(10));
     }
@@ -84,7 +84,7 @@ public class ChangeReaderTests
         using ChangeReader reader = notifier.Subscribe(new ChangeSubscriptionOptions { StartAfterSequence = 3 });
         notifier.Insert(id: 7);
 
-        Assert.That(ReadAvailable(reader).Select(c => c.Sequence), Is.EqualTo(new long[] { 4, 5, 6, 7 }));
+        Assert.That(TestRows.ReadAvailable(reader).Select(c => c.Sequence), Is.EqualTo(new long[] { 4, 5, 6, 7 }));
         Assert.That(reader.Missed, Is.Zero);
     }
 
@@ -100,7 +100,7 @@ public class ChangeReaderTests
 
         using ChangeReader reader = notifier.Subscribe(new ChangeSubscriptionOptions { StartAfterSequence = 0 });
 
-        Assert.That(ReadAvailable(reader).Select(c => c.Sequence), Is.EqualTo(new long[] { 1, 2, 3 }));
+        Assert.That(TestRows.ReadAvailable(reader).Select(c => c.Sequence), Is.EqualTo(new long[] { 1, 2, 3 }));
     }
 
     [Test]
@@ -130,7 +130,7 @@ public class ChangeReaderTests
         using ChangeReader reader = notifier.Subscribe(new ChangeSubscriptionOptions { StartAfterSequence = 1000 });
         notifier.Insert(id: 2);
 
-        Assert.That(ReadAvailable(reader).Select(c => c.Sequence), Is.EqualTo(new long[] { 2 }));
+        Assert.That(TestRows.ReadAvailable(reader).Select(c => c.Sequence), Is.EqualTo(new long[] { 2 }));
     }
 
     [Test]
@@ -143,8 +143,8 @@ public class ChangeReaderTests
         using ChangeReader late = notifier.Subscribe();
         notifier.Insert(id: 2);
 
-        Assert.That(ReadAvailable(late).Select(TestRows.IdOf), Is.EqualTo(new long[] { 2 }));
-        Assert.That(ReadAvailable(early).Select(TestRows.IdOf), Is.EqualTo(new long[] { 1, 2 }));
+        Assert.That(TestRows.ReadAvailable(late).Select(TestRows.IdOf), Is.EqualTo(new long[] { 2 }));
+        Assert.That(TestRows.ReadAvailable(early).Select(TestRows.IdOf), Is.EqualTo(new long[] { 1, 2 }));
     }
 
     [Test]
@@ -163,9 +163,9 @@ public class ChangeReaderTests
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(ReadAvailable(orders).Select(TestRows.IdOf), Is.EqualTo(new long[] { 1, 3 }));
-            Assert.That(ReadAvailable(deletes).Select(TestRows.IdOf), Is.EqualTo(new long[] { 3 }));
-            Assert.That(ReadAvailable(anySchemaUsers).Select(TestRows.IdOf), Is.EqualTo(new long[] { 2, 4 }));
+            Assert.That(TestRows.ReadAvailable(orders).Select(TestRows.IdOf), Is.EqualTo(new long[] { 1, 3 }));
+            Assert.That(TestRows.ReadAvailable(deletes).Select(TestRows.IdOf), Is.EqualTo(new long[] { 3 }));
+            Assert.That(TestRows.ReadAvailable(anySchemaUsers).Select(TestRows.IdOf), Is.EqualTo(new long[] { 2, 4 }));
             Assert.That(orders.Missed + deletes.Missed + anySchemaUsers.Missed, Is.Zero);
             Assert.That(orders.Lag, Is.Zero, "filtered-out changes are consumed, not left as lag");
         }
@@ -186,7 +186,7 @@ public class ChangeReaderTests
         {
             Assert.That(notifier.GetSubscriberCount("public", "orders"), Is.EqualTo(1), "only the catch-all reader");
             Assert.That(notifier.GetSubscriberCount("public", "items"), Is.EqualTo(2));
-            Assert.That(ReadAvailable(reader).Select(TestRows.IdOf), Is.EqualTo(new long[] { 1 }));
+            Assert.That(TestRows.ReadAvailable(reader).Select(TestRows.IdOf), Is.EqualTo(new long[] { 1 }));
         }
 
         reader.Dispose();
@@ -414,16 +414,5 @@ public class ChangeReaderTests
         }
 
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
-    }
-
-    private static List<ChangeEvent> ReadAvailable(ChangeReader reader)
-    {
-        var changes = new List<ChangeEvent>();
-        while (reader.TryRead(out ChangeEvent? change))
-        {
-            changes.Add(change);
-        }
-
-        return changes;
     }
 }

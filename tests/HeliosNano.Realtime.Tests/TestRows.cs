@@ -21,4 +21,16 @@ internal static class TestRows
         using JsonDocument document = JsonDocument.Parse(change.HasRecord ? change.Record : change.OldRecord);
         return document.RootElement.GetProperty("id").GetInt64();
     }
+
+    /// <summary>Reads every change the reader can return now, without waiting.</summary>
+    public static List<ChangeEvent> ReadAvailable(ChangeReader reader)
+    {
+        var changes = new List<ChangeEvent>();
+        while (reader.TryRead(out ChangeEvent? change))
+        {
+            changes.Add(change);
+        }
+
+        return changes;
+    }
 }

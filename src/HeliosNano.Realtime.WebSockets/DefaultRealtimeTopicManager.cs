@@ -1,0 +1,107 @@
+using System.Collections.Concurrent;
+
+namespace HeliosNano.Realtime.WebSockets;
+
+/// <summary>The in-memory <see cref="RealtimeTopicManager"/>: members of this process only.</summary>
+/// <remarks>
+/// Each topic holds an immutable member array replaced on add and remove (joins are rare, sends are many), and one
+/// lock that serializes the sends to that topic, so every member sees the topic's messages in the same order. A send
+/// only enqueues to each member (no I/O, no await), so the lock is held for a few microseconds per member.
+/// </remarks>
+internal sealed class DefaultRealtimeTopicManager : RealtimeTopicManager
+{
+    private readonly ConcurrentDictionary<string, TopicMembers> _topics = new(StringComparer.Ordinal);
+
+    /// <inheritdoc/>
+    public override ValueTask AddAsync(IRealtimeTopicMember member, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(member);
+        while (true)
+        {
+            TopicMembers topic = _topics.GetOrAdd(member.Topic, static _ => new TopicMembers());
+            lock (topic.Gate)
+            {
+                // A topic emptied (and unlisted) by a concurrent remove must not be revived: take the listed one.
+                if (topic.Removed)
+                {
+                    continue;
+                }
+
+                if (Array.IndexOf(topic.Members, member) < 0)
+                {
+                    topic.Members = [.. topic.Members, member];
+                }
+
+                return ValueTask.CompletedTask;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public override ValueTask RemoveAsync(IRealtimeTopicMember member, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(member);
+        if (!_topics.TryGetValue(member.Topic, out TopicMembers? topic))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        lock (topic.Gate)
+        {
+            int index = Array.IndexOf(topic.Members, member);
+            if (index < 0)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            if (topic.Members.Length == 1)
+            {
+                topic.Members = [];
+                topic.Removed = true;
+                _topics.TryRemove(new KeyValuePair<string, TopicMembers>(member.Topic, topic));
+            }
+            else
+            {
+                IRealtimeTopicMember[] members = new IRealtimeTopicMember[topic.Members.Length - 1];
+                topic.Members.AsSpan(0, index).CopyTo(members);
+                topic.Members.AsSpan(index + 1).CopyTo(members.AsSpan(index));
+                topic.Members = members;
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public override ValueTask SendAsync(RealtimeBroadcastMessage message, IRealtimeTopicMember? except = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (_topics.TryGetValue(message.Topic, out TopicMembers? topic))
+        {
+            lock (topic.Gate)
+            {
+                foreach (IRealtimeTopicMember member in topic.Members)
+                {
+                    if (!ReferenceEquals(member, except))
+                    {
+                        member.Deliver(message);
+                    }
+                }
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public override int GetLocalMemberCount(string topic) =>
+        _topics.TryGetValue(topic, out TopicMembers? members) ? Volatile.Read(ref members.Members).Length : 0;
+
+    /// <summary>One topic's members and the lock that orders its sends.</summary>
+    private sealed class TopicMembers
+    {
+        public readonly Lock Gate = new();
+        public IRealtimeTopicMember[] Members = [];
+        public bool Removed;
+    }
+}

@@ -1,0 +1,451 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace HeliosNano.Realtime.WebSockets;
+
+/// <summary>
+/// The <c>postgres_changes</c> extension of one connection: sets up a join's bindings (parse, check tables and
+/// columns, authorize), owns the connection's <see cref="ChangeReader"/> over the union of its channels' tables,
+/// replays from <c>last_seq</c>, reports lag, and builds change frames by copying bytes.
+/// </summary>
+/// <remarks>
+/// A change's <c>data</c> JSON is <see cref="ChangeEvent.GetUtf8Json"/>: serialized once and shared by every
+/// connection. Per connection a frame is the channel's precomputed envelope, the matching binding ids, that shared
+/// <c>data</c> and (with <see cref="RealtimeWebSocketOptions.MirrorFlatFields"/>) the same bytes without their outer
+/// braces, then <c>"seq":N</c>: byte copies only.
+/// </remarks>
+internal sealed class PostgresChangesExtension : IDisposable
+{
+    /// <summary>Changes handled in a row before inbound messages get a turn, so heartbeats are answered during bursts.</summary>
+    public const int ChangeBatch = 64;
+
+    private static readonly JsonEncodedText s_phxError = JsonEncodedText.Encode("phx_error");
+    private static readonly JsonEncodedText s_system = JsonEncodedText.Encode("system");
+    private static readonly JsonEncodedText s_status = JsonEncodedText.Encode("status");
+    private static readonly JsonEncodedText s_reason = JsonEncodedText.Encode("reason");
+    private static readonly JsonEncodedText s_extension = JsonEncodedText.Encode("extension");
+    private static readonly JsonEncodedText s_message = JsonEncodedText.Encode("message");
+    private static readonly JsonEncodedText s_channel = JsonEncodedText.Encode("channel");
+    private static readonly JsonEncodedText s_postgresChanges = JsonEncodedText.Encode("postgres_changes");
+    private static readonly JsonEncodedText s_missed = JsonEncodedText.Encode("missed");
+    private static readonly JsonEncodedText s_resumeSeq = JsonEncodedText.Encode("resume_seq");
+
+    private readonly RealtimeConnection _connection;
+    private readonly RealtimeChannelCollection _channels;
+    private readonly ChangeNotifier _notifier;
+    private readonly RealtimeWebSocketOptions _options;
+    private readonly RealtimeWebSocketMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly List<(long Resume, long Missed)> _pendingLags = [];
+    private readonly List<int> _ids = [];
+    private ChangeReader _reader;
+
+    /// <summary>Change frames built since the last <see cref="FlushCounters"/>; only the connection loop touches it.</summary>
+    private long _changeFramesPending;
+
+    public PostgresChangesExtension(RealtimeConnection connection, RealtimeChannelCollection channels, ChangeNotifier notifier)
+    {
+        _connection = connection;
+        _channels = channels;
+        _notifier = notifier;
+        _options = connection.Options;
+        _metrics = connection.Metrics;
+        _logger = connection.Logger;
+        _reader = Subscribe(null);
+    }
+
+    /// <summary>Sets up the bindings a join asks for; <see cref="PostgresJoin.Refusal"/> is set when authorization refuses the join.</summary>
+    public async ValueTask<PostgresJoin> PrepareJoinAsync(string topic, string name, JsonElement config, bool hasConfig, string? accessToken)
+    {
+        var specs = new List<BindingSpec>();
+        if (hasConfig)
+        {
+            if (config.ValueKind == JsonValueKind.Object && config.TryGetProperty("postgres_changes"u8, out JsonElement list) && list.ValueKind == JsonValueKind.Array)
+            {
+                foreach (JsonElement element in list.EnumerateArray())
+                {
+                    specs.Add(BindingSpec.FromElement(element));
+                }
+            }
+        }
+        else
+        {
+            specs.Add(BindingSpec.FromTopic(name, _notifier));
+        }
+
+        // Set the bindings up (parse filters, check tables and columns), then authorize them all before any state changes.
+        var active = new List<PostgresBinding>();
+        var errors = new List<string>();
+        foreach (BindingSpec spec in specs)
+        {
+            if (spec.Error is not null)
+            {
+                errors.Add(spec.Error);
+                continue;
+            }
+
+            if (spec.Binding is not PostgresBinding binding)
+            {
+                continue;
+            }
+
+            string? problem = CheckTable(binding);
+            if (problem is not null)
+            {
+                errors.Add(problem);
+                continue;
+            }
+
+            if (_options.AuthorizeJoin is { } authorize)
+            {
+                var context = new RealtimeJoinContext(_connection.HttpContext, topic, binding.EventName, binding.Schema, binding.Table, binding.FilterText, accessToken);
+                bool allowed;
+                try
+                {
+                    allowed = await authorize(context).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A failing host callback refuses this join; it never takes the connection down.
+                    RealtimeConnection.Log.AuthorizationFailed(_logger, topic, _connection.Id, e);
+                    allowed = false;
+                }
+
+                if (!allowed)
+                {
+                    return new PostgresJoin(specs, active, errors, $"Unauthorized: You do not have permissions to read from this table: {binding.Schema}.{binding.Table}");
+                }
+            }
+
+            active.Add(binding);
+        }
+
+        return new PostgresJoin(specs, active, errors, null);
+    }
+
+    /// <summary>
+    /// Makes the subscription of a channel just added live: the filter is in force, then the tail is read, so every
+    /// change committed after the join reply has a sequence above <see cref="RealtimeChannel.StartAfter"/>.
+    /// </summary>
+    public void OnJoined(RealtimeChannel channel, JsonElement config, bool hasConfig)
+    {
+        _reader.SetFilter(BuildFilter());
+        long tail = _notifier.LastSequence;
+        channel.StartAfter = tail;
+        if (hasConfig && TryGetLastSequence(config, out long lastSeen))
+        {
+            StartReplay(channel, lastSeen, tail);
+        }
+    }
+
+    /// <summary>Re-reads the channels' tables after channels left.</summary>
+    public void OnChannelsChanged() => _reader.SetFilter(BuildFilter());
+
+    /// <summary>Writes the join reply's <c>postgres_changes</c> echo: each requested binding verbatim plus its <c>id</c>.</summary>
+    public static void WriteReplyEcho(Utf8JsonWriter w, PostgresJoin join)
+    {
+        w.WriteStartArray(s_postgresChanges);
+        foreach (BindingSpec spec in join.Specs)
+        {
+            spec.WriteEcho(w);
+        }
+
+        w.WriteEndArray();
+    }
+
+    /// <summary>Sends the system messages that follow a join reply: one per bad binding, then "Subscribed to PostgreSQL".</summary>
+    public async ValueTask SendJoinSystemMessagesAsync(RealtimeChannel channel, PostgresJoin join)
+    {
+        foreach (string error in join.Errors)
+        {
+            await _connection.SendSystemAsync(channel, "postgres_changes", "error", error).ConfigureAwait(false);
+        }
+
+        if (join.Active.Count > 0)
+        {
+            await _connection.SendSystemAsync(channel, "postgres_changes", "ok", "Subscribed to PostgreSQL").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Delivers at most <see cref="ChangeBatch"/> changes; returns whether there was any.</summary>
+    public async ValueTask<bool> DeliverBatchAsync()
+    {
+        bool worked = false;
+        for (int i = 0; i < ChangeBatch; i++)
+        {
+            bool read = _reader.TryRead(out ChangeEvent? change);
+            if (_pendingLags.Count > 0)
+            {
+                await ReportLagAsync().ConfigureAwait(false);
+            }
+
+            if (!read)
+            {
+                break;
+            }
+
+            worked = true;
+            await DeliverAsync(change!).ConfigureAwait(false);
+        }
+
+        return worked;
+    }
+
+    /// <summary>Waits for a change; the common wake-up completes without allocating. <see langword="false"/> when the notifier completed.</summary>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) => _reader.WaitToReadAsync(cancellationToken);
+
+    /// <summary>Adds the change frames counted since the last call to the shared counter.</summary>
+    public void FlushCounters()
+    {
+        if (_changeFramesPending > 0)
+        {
+            _metrics.ChangeFramesBuilt.Add(_changeFramesPending);
+            _changeFramesPending = 0;
+        }
+    }
+
+    public void Dispose() => _reader.Dispose();
+
+    private ChangeReader Subscribe(long? startAfter) => _notifier.Subscribe(new ChangeSubscriptionOptions
+    {
+        Filter = BuildFilter(),
+        StartAfterSequence = startAfter,
+        Name = _connection.Id,
+        OnLagged = OnLagged,
+    });
+
+    private void OnLagged(ChangeReader reader, long missed)
+    {
+        // Called on the connection loop from inside TryRead; the reader's cursor already sits at the resume point.
+        _pendingLags.Add((reader.NextSequence, missed));
+    }
+
+    private ChangeFilter BuildFilter()
+    {
+        var entries = new HashSet<TableFilter>();
+        foreach (RealtimeChannel channel in _channels.InOrder)
+        {
+            foreach (PostgresBinding binding in channel.Bindings)
+            {
+                entries.Add(binding.ToTableFilter());
+            }
+        }
+
+        return entries.Count == 0 ? ChangeFilter.None : ChangeFilter.Create(entries);
+    }
+
+    /// <summary>
+    /// Positions <paramref name="channel"/> to receive the retained changes after <paramref name="lastSeen"/>. When the
+    /// connection's cursor is already past that point, the reader is replaced by one that starts there (registered
+    /// before the old one leaves, so subscriber counts never dip), and the other channels skip what they already had.
+    /// </summary>
+    private void StartReplay(RealtimeChannel channel, long lastSeen, long tail)
+    {
+        RealtimeConnection.Log.Replay(_logger, _connection.Id, lastSeen, channel.Topic);
+        long processed = _reader.NextSequence - 1;
+        if (lastSeen < processed)
+        {
+            foreach (RealtimeChannel other in _channels.InOrder)
+            {
+                other.StartAfter = Math.Max(other.StartAfter, processed);
+            }
+
+            ChangeReader old = _reader;
+            _reader = Subscribe(Math.Max(0, lastSeen));
+            old.Dispose();
+        }
+
+        channel.StartAfter = Math.Clamp(lastSeen, 0, tail);
+    }
+
+    private string? CheckTable(PostgresBinding binding)
+    {
+        if (binding.Table == TableFilter.Wildcard || _options.AllowUnknownTables)
+        {
+            return null;
+        }
+
+        ChangeTable? table = null;
+        foreach (ChangeTable candidate in _notifier.Tables)
+        {
+            if (string.Equals(candidate.Name, binding.Table, StringComparison.Ordinal)
+                && (binding.Schema == TableFilter.Wildcard || string.Equals(candidate.Schema, binding.Schema, StringComparison.Ordinal)))
+            {
+                table = candidate;
+                break;
+            }
+        }
+
+        if (table is null)
+        {
+            return "Unable to subscribe to changes with given parameters. Please check Realtime is enabled for the given connect parameters: "
+                + $"[event: {binding.EventName}, schema: {binding.Schema}, table: {binding.Table}, filters: [{binding.FilterText}]]";
+        }
+
+        if (binding.Filter is RowFilter filter && table.Columns.Count > 0)
+        {
+            foreach (string column in filter.Columns)
+            {
+                if (!table.Columns.Any(c => string.Equals(c.Name, column, StringComparison.Ordinal)))
+                {
+                    return $"invalid column for filter {column}";
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private async ValueTask DeliverAsync(ChangeEvent change)
+    {
+        List<RealtimeChannel> channels = _channels.InOrder;
+
+        // Index loop: a crashing channel is removed from the list while we walk it.
+        for (int c = 0; c < channels.Count; c++)
+        {
+            RealtimeChannel channel = channels[c];
+            if (change.Sequence <= channel.StartAfter)
+            {
+                continue;
+            }
+
+            _ids.Clear();
+            try
+            {
+                foreach (PostgresBinding binding in channel.Bindings)
+                {
+                    if (binding.Matches(change))
+                    {
+                        _ids.Add(binding.Id);
+                    }
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                RealtimeConnection.Log.ChannelCrashed(_logger, channel.Topic, _connection.Id, e);
+                await _channels.RemoveAsync(channel).ConfigureAwait(false);
+                OnChannelsChanged();
+                c--;
+                Utf8JsonWriter w = _connection.Frames.Begin(channel.JoinRef, channel.JoinRef, channel.Topic, s_phxError);
+                w.WriteStartObject();
+                w.WriteString(s_reason, "channel_crash");
+                w.WriteEndObject();
+                await _connection.SendAsync(_connection.Frames.End()).ConfigureAwait(false);
+                continue;
+            }
+
+            if (_ids.Count == 0)
+            {
+                continue;
+            }
+
+            await _connection.SendAsync(BuildChangeFrame(channel, change)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Builds <c>{"ids":[…],"data":DATA[,FLAT],"seq":N}</c> inside the channel's envelope, by copying bytes.</summary>
+    private ReadOnlyMemory<byte> BuildChangeFrame(RealtimeChannel channel, ChangeEvent change)
+    {
+        ReadOnlySpan<byte> data = _metrics.OnChangePayloadUsed(change).Span;
+        _changeFramesPending++;
+        PhoenixFrameWriter frames = _connection.Frames;
+        frames.BeginRaw(channel.Prefix);
+        IBufferWriter<byte> buffer = frames.Buffer;
+        buffer.Write("{\"ids\":["u8);
+        for (int i = 0; i < _ids.Count; i++)
+        {
+            if (i > 0)
+            {
+                buffer.Write(","u8);
+            }
+
+            WriteNumber(buffer, _ids[i]);
+        }
+
+        buffer.Write("],\"data\":"u8);
+        buffer.Write(data);
+        if (_options.MirrorFlatFields && data.Length > 2)
+        {
+            buffer.Write(","u8);
+            buffer.Write(data[1..^1]);
+        }
+
+        buffer.Write(",\"seq\":"u8);
+        WriteNumber(buffer, change.Sequence);
+        buffer.Write("}"u8);
+        return frames.EndRaw(channel.Suffix);
+    }
+
+    private static void WriteNumber(IBufferWriter<byte> buffer, long value)
+    {
+        Span<byte> span = buffer.GetSpan(20);
+        bool ok = value.TryFormat(span, out int written, default, CultureInfo.InvariantCulture);
+        System.Diagnostics.Debug.Assert(ok);
+        buffer.Advance(written);
+    }
+
+    private async ValueTask ReportLagAsync()
+    {
+        (long Resume, long Missed)[] lags = [.. _pendingLags];
+        _pendingLags.Clear();
+        foreach ((long resume, long missed) in lags)
+        {
+            RealtimeConnection.Log.ClientLagged(_logger, missed, _connection.Id, resume);
+            _metrics.LaggedChanges.Add(missed);
+            long firstMissed = resume - missed;
+            foreach (RealtimeChannel channel in _channels.InOrder.ToArray())
+            {
+                // Only the part of the gap this channel would have received counts (a replaying channel may start earlier than the others).
+                long relevant = resume - Math.Max(firstMissed, channel.StartAfter + 1);
+                if (relevant <= 0)
+                {
+                    continue;
+                }
+
+                Utf8JsonWriter w = _connection.Frames.Begin(channel.JoinRef, null, channel.Topic, s_system);
+                w.WriteStartObject();
+                w.WriteString(s_extension, "postgres_changes");
+                w.WriteString(s_status, "error");
+                w.WriteString(s_message, $"WS client lagged by {relevant} events: they were overwritten before this connection could send them; resync");
+                w.WriteString(s_channel, channel.Name);
+                w.WriteNumber(s_missed, relevant);
+                w.WriteNumber(s_resumeSeq, resume);
+                w.WriteEndObject();
+                await _connection.SendAsync(_connection.Frames.End()).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the replay point a client may pass when it joins: the <c>seq</c> of the last change frame it received, as
+    /// <c>config.postgres_changes_options.last_seq</c> (the one config object supabase-js forwards verbatim:
+    /// <c>supabase.channel(name, { config: { postgres_changes_options: { last_seq } } })</c>) or
+    /// <c>config.heliosnano.last_seq</c>; a number or a string of digits.
+    /// </summary>
+    internal static bool TryGetLastSequence(JsonElement config, out long lastSeen)
+    {
+        lastSeen = 0;
+        if (config.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        foreach (string holder in (ReadOnlySpan<string>)["postgres_changes_options", "heliosnano"])
+        {
+            if (config.TryGetProperty(holder, out JsonElement options) && options.ValueKind == JsonValueKind.Object
+                && options.TryGetProperty("last_seq"u8, out JsonElement value))
+            {
+                return value.ValueKind switch
+                {
+                    JsonValueKind.Number => value.TryGetInt64(out lastSeen) && lastSeen >= 0,
+                    JsonValueKind.String => long.TryParse(value.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out lastSeen),
+                    _ => false,
+                };
+            }
+        }
+
+        return false;
+    }
+}
