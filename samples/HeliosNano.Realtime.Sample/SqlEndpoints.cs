@@ -103,6 +103,12 @@ internal static class SqlEndpoints
             error = "The body starts with '{' but is not valid JSON: " + ex.Message;
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate ("\ud800") parses, but cannot be read as text.
+            error = "The body's \"query\" holds an unpaired UTF-16 surrogate escape.";
+            return null;
+        }
 
         error = "A JSON body must be an object with a string property \"query\".";
         return null;

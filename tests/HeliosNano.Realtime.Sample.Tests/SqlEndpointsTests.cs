@@ -68,6 +68,7 @@ public class SqlEndpointsTests
     [TestCase("")]
     [TestCase("{\"sql\": \"SELECT 1\"}")]
     [TestCase("{not json")]
+    [TestCase("{\"query\":\"SELECT '\\ud800'\"}")]
     public async Task PostSql_NoUsableSql_Returns400WithError(string requestBody)
     {
         (int status, JsonElement body) = await _server.PostSqlAsync(requestBody, CancellationToken.None);

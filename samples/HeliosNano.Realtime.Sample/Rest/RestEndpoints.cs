@@ -45,6 +45,11 @@ internal static class RestEndpoints
                 {
                     throw new RestException(400, "PGRST102", "Empty or invalid json", ex.Message);
                 }
+
+                if (!JsonStrings.AreReadable(body.RootElement))
+                {
+                    throw new RestException(400, "PGRST102", "Empty or invalid json", "A string holds an unpaired UTF-16 surrogate escape.");
+                }
             }
 
             RestResponse response = await database.RunAsync(

@@ -253,4 +253,14 @@ public class RestEndpointsTests
             Assert.That(small, Is.EqualTo(200));
         }
     }
+
+    [TestCase("""{"customer":"\ud800"}""")]
+    [TestCase("""{"\udc00":"x"}""")]
+    [CancelAfter(10_000)]
+    public async Task Post_LoneSurrogateEscape_Returns400Pgrst102(string json, CancellationToken cancellationToken)
+    {
+        (int status, JsonElement error, _) = await _server.SendAsync(HttpMethod.Post, "/rest/v1/orders", json, cancellationToken);
+
+        Assert.That((status, error.GetProperty("code").GetString()), Is.EqualTo((400, "PGRST102")));
+    }
 }
