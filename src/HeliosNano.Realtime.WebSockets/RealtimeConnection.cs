@@ -233,6 +233,12 @@ internal sealed partial class RealtimeConnection : IDisposable
 
     private bool IsCloseRequested => Volatile.Read(ref _closeRequestedFlag) != 0;
 
+    /// <summary>
+    /// Gets whether the connection is closing or its client is gone (the receive loop ended on a close frame or an
+    /// error): work done for it, such as evaluating filters, should stop. Cheap: two reads.
+    /// </summary>
+    internal bool IsEnding => IsCloseRequested || _inbound.Reader.Completion.IsCompleted;
+
     private void OnIdle()
     {
         Log.IdleTimeout(_logger, _id, _options.IdleTimeout);
