@@ -139,7 +139,17 @@ internal sealed partial class RealtimeConnection : IDisposable
         try
         {
             await ConnectionLoopAsync().ConfigureAwait(false);
-            await CloseAsync(receive).ConfigureAwait(false);
+            if (_sendTimedOut)
+            {
+                // The abort landed between two sends: the loop saw the connection ending and stopped without a
+                // failed send to report it.
+                Log.SendTimedOut(_logger, _id, _options.SendTimeout);
+                _socket.Abort();
+            }
+            else
+            {
+                await CloseAsync(receive).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when ((_sendTimedOut || _sendTimeout.IsCancellationRequested)
             && e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
