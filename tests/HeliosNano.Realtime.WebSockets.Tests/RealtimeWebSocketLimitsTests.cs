@@ -183,4 +183,44 @@ public class RealtimeWebSocketLimitsTests
             Assert.That(worstMb, Is.LessThan(64), "one connection's bindings at every default limit");
         }
     }
+
+    /// <summary>
+    /// The review saw the CPU pinned for 20 s after the attacker's sockets closed: the loop only noticed at its next
+    /// failed send. 200 queued changes at the worst allowed join cost about 20 CPU-seconds to evaluate; once the client
+    /// closes, the connection must stop within the change it is on.
+    /// </summary>
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Close_WithChangesQueued_StopsEvaluatingFilters(CancellationToken cancellationToken)
+    {
+        await using RealtimeServer server = await RealtimeServer.StartAsync();
+        TestClient client = await server.ConnectAsync(cancellationToken: cancellationToken);
+        int channels = RealtimeWebSocketOptions.DefaultMaxChannelsPerConnection;
+        int perChannel = RealtimeWebSocketOptions.DefaultMaxFilterConditionsPerConnection / channels;
+        for (int c = 0; c < channels; c++)
+        {
+            // No binding matches: nothing is sent, so only the evaluations cost anything.
+            string bindings = Bindings(perChannel, i => $"customer=match.^(a+)+$|x{(c * perChannel) + i}");
+            Frame reply = await client.JoinAsync($"realtime:c{c}", JoinPayload(bindings), c.ToString(CultureInfo.InvariantCulture), cancellationToken);
+            Assert.That(reply.Status, Is.EqualTo("ok"), reply.Text);
+        }
+
+        string row = AttackRow.Replace("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", new string('a', 16 * 1024) + "!", StringComparison.Ordinal);
+        TimeSpan before = Process.GetCurrentProcess().TotalProcessorTime;
+        for (int i = 0; i < 200; i++)
+        {
+            server.Notify(ChangeKind.Insert, row);
+        }
+
+        await client.Socket.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, cancellationToken);
+        while (!server.Logs.GetSnapshot().Any(r => r.Id.Name == "Disconnected"))
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+
+        double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - before).TotalMilliseconds;
+        TestContext.Out.WriteLine($"CPU from 200 queued changes to the end of a closed connection: {cpuMs:F0} ms");
+        Assert.That(cpuMs, Is.LessThan(8_000), "CPU-milliseconds; evaluating all 200 changes cost about 20,000 (measured without the check)");
+        await client.DisposeAsync();
+    }
 }
