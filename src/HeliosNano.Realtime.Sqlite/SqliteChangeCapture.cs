@@ -20,10 +20,11 @@ namespace HeliosNano.Realtime.Sqlite;
 /// <remarks>
 /// <para>
 /// <b>What is captured.</b> Every INSERT, UPDATE and DELETE on a table of the connection's <c>main</c> database, whatever
-/// SQL issued it (multi-row statements, <c>INSERT … SELECT</c>, upserts, changes made by triggers), through SQLite's
-/// pre-update hook, which sees each row with its before and after images. Tables named <c>sqlite_*</c> are skipped.
-/// When nobody watches a table (<see cref="ChangeTable.IsWatched"/>), the hook stops after that check: no value is read
-/// and nothing is buffered (<see cref="RowsSkipped"/> counts those rows, <see cref="RowsSerialized"/> the others).
+/// SQL issued it (multi-row statements, <c>INSERT … SELECT</c>, upserts, changes made by triggers, also INSTEAD OF
+/// triggers of views), through SQLite's pre-update hook, which sees each row with its before and after images. Tables
+/// named <c>sqlite_*</c> and the shadow tables of virtual tables are skipped. When nobody watches a table
+/// (<see cref="ChangeTable.IsWatched"/>), the hook stops after that check: no value is read and nothing is buffered
+/// (<see cref="RowsSkipped"/> counts those rows, <see cref="RowsSerialized"/> the others).
 /// </para>
 /// <para>
 /// <b>When it is published.</b> Changes are buffered per transaction and handed to the notifier, in statement order,
@@ -35,26 +36,42 @@ namespace HeliosNano.Realtime.Sqlite;
 /// still open. A commit that leaves the transaction open (SQLITE_BUSY on COMMIT) publishes nothing yet.
 /// </para>
 /// <para>
-/// <b>What is dropped.</b> A transaction that ends without a commit (ROLLBACK, an error, a rollback by SQLite) drops its
-/// changes; it is seen through the rollback hook and, because <see cref="SqliteTransaction"/> takes over that hook while
-/// it is open, also from the transaction state when a statement finishes. A statement that fails inside a transaction
-/// (SQLite undoes just that statement) drops just its changes: seen as a finished statement with changes buffered and
-/// <c>sqlite3_changes()</c> = 0. Savepoints are tracked from the statement text: <c>ROLLBACK TO x</c> drops the changes
-/// made since <c>SAVEPOINT x</c> and keeps the earlier ones; <c>RELEASE x</c> keeps them all.
+/// <b>What is dropped.</b> Only what SQLite undid. A transaction that ends without a commit (ROLLBACK, an error, a
+/// rollback by SQLite) drops its changes; it is seen through the rollback hook and, because <see cref="SqliteTransaction"/>
+/// takes over that hook while it is open, also from the transaction state when a statement finishes. A statement that
+/// fails inside a transaction with ABORT (the default, and <c>RAISE(ABORT)</c>) is undone by SQLite back to where it
+/// began, without any hook: when a statement that can write halts, the capture takes a non-zero <c>sqlite3_changes()</c>
+/// of that DML statement as proof that it stood, and otherwise reads the last buffered change back from the table (by
+/// rowid, or primary key for WITHOUT ROWID tables). So OR FAIL keeps its earlier rows, and the writes of BEFORE and
+/// INSTEAD OF triggers stand when the row itself is ignored (<c>INSERT OR IGNORE</c>, <c>DO NOTHING</c>,
+/// <c>RAISE(IGNORE)</c>). Read-only statements (an open <see cref="SqliteDataReader"/>) never drop anything. Savepoints
+/// are tracked from the statement text, following SQLite's rules (names match with ASCII-only case folding, a RELEASE
+/// SQLite refused changes nothing): <c>ROLLBACK TO x</c> drops the changes made since <c>SAVEPOINT x</c> and keeps the
+/// earlier ones; <c>RELEASE x</c> keeps them all. Any rollback, ROLLBACK TO or DDL statement makes the capture re-read
+/// column metadata, as SQLite reuses the schema version numbers a rollback gave back.
 /// </para>
 /// <para>
-/// <b>Known limits.</b> A COMMIT issued by <see cref="SqliteTransaction.Commit"/> that passes the commit hook and then
-/// fails with an I/O error is published (that method clears the rollback hook before committing, so the failure is
-/// invisible). A statement reset before it ran to completion (for example an <c>INSERT … RETURNING</c> read with
-/// <c>ExecuteScalar</c> in autocommit mode) commits after its "finished" event; that commit is published from the
-/// commit hook itself. Changes captured before a subscription started are published only if the table was watched
-/// when the row changed. The capture owns the connection's pre-update, commit and trace hooks (and the rollback hook
-/// outside transactions): do not set them elsewhere. Tables in attached or temp databases are not captured, nor the
-/// rows <c>CREATE TABLE … AS SELECT</c> writes (SQLite does not call the pre-update hook for them). VIRTUAL generated
-/// columns are reported as <c>null</c> (they are not stored in the row). A statement that changes no row itself while its
-/// BEFORE trigger changed others (<c>RAISE(IGNORE)</c>) looks failed (<c>sqlite3_changes()</c> = 0), so those trigger
-/// changes are dropped. Dispose the capture before closing the connection: closing stops the capture but cannot remove
-/// the hooks from a native connection that went back to the pool (they then do nothing).
+/// <b>What is reported lost.</b> A committed change that cannot be published whole is never skipped silently: every reader
+/// that watches its table and kind counts it as missed (<see cref="ChangesLost"/>). That covers writes through
+/// <c>sqlite3_blob_write</c> (<see cref="SqliteBlob"/>; the hook does not see the new bytes), a row whose record cannot be
+/// built, and a transaction whose images exceed <see cref="SqliteChangeCaptureOptions.MaxBufferedBytes"/> (one lost marker
+/// per table and kind it changed; none of its rows is published).
+/// </para>
+/// <para>
+/// <b>Known limits.</b> A COMMIT issued by <see cref="SqliteTransaction.Commit"/>
+/// that passes the commit hook and then fails with an I/O error is published (that method clears the rollback hook
+/// before committing, so the failure is invisible). A statement reset before it ran to completion (for example an
+/// <c>INSERT … RETURNING</c> read with <c>ExecuteScalar</c> in autocommit mode) commits after its "finished" event; that
+/// commit is published from the commit hook itself. Changes captured before a subscription started are published only if
+/// the table was watched when the row changed. Start the capture outside a transaction (it throws otherwise). The
+/// capture owns the connection's pre-update, commit and trace hooks (and the rollback hook outside transactions): do not
+/// set them elsewhere. Not captured: tables in attached or temp databases, virtual tables, the rows
+/// <c>CREATE TABLE … AS SELECT</c> writes (SQLite does not call the pre-update hook for them), pages written by a backup,
+/// restore or <c>sqlite3_deserialize</c> into the connection, and the rows a DROP TABLE removes unless foreign keys are on
+/// (then SQLite deletes them first and each is published as a DELETE). VIRTUAL generated columns are reported as
+/// <c>null</c> (they are not stored in the row). Dispose the capture before closing the connection: closing stops the
+/// capture but cannot remove the hooks from a native connection that went back to the pool (they then do nothing). The
+/// package README has the costs of watched large rows and statements.
 /// </para>
 /// <para>
 /// <b>Threads.</b> SQLite runs the hooks on the thread executing the statement, under the connection's mutex, so the
@@ -214,7 +231,7 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
     /// <summary>Gets how many changes were handed to the notifier and published (watched when their transaction committed).</summary>
     public long ChangesPublished => Volatile.Read(ref _changesPublished);
 
-    /// <summary>Gets how many buffered changes were dropped: rolled back, undone by <c>ROLLBACK TO</c>, or made by a failed statement.</summary>
+    /// <summary>Gets how many buffered changes were dropped: rolled back, undone by <c>ROLLBACK TO</c>, or undone with a failed statement.</summary>
     public long ChangesDiscarded => Volatile.Read(ref _changesDiscarded);
 
     /// <summary>Gets how many row changes had their values read and buffered (their table was watched).</summary>
