@@ -669,7 +669,15 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
     {
         _queryResult = 0;
         string sql = $"SELECT type = 'shadow' FROM pragma_table_list('{tableName.Replace("'", "''", StringComparison.Ordinal)}') WHERE schema = 'main'";
-        RunInternalQuery(Encoding.UTF8.GetBytes(sql), static (statement, self) => self._queryResult = SqliteNative.ColumnInt64(statement, 0));
+        try
+        {
+            RunInternalQuery(Encoding.UTF8.GetBytes(sql), static (statement, self) => self._queryResult = SqliteNative.ColumnInt64(statement, 0));
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // PRAGMA table_list needs SQLite 3.37; an older library has the shadow tables published
+        }
+
         return _queryResult != 0;
     }
 
@@ -729,8 +737,17 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         }
 
         _queryResult = 0;
-        RunInternalQuery(Encoding.UTF8.GetBytes($"SELECT wr FROM pragma_table_list('{quotedName}') WHERE schema = 'main'"),
-            static (statement, self) => self._queryResult = SqliteNative.ColumnInt64(statement, 0));
+        try
+        {
+            RunInternalQuery(Encoding.UTF8.GetBytes($"SELECT wr FROM pragma_table_list('{quotedName}') WHERE schema = 'main'"),
+                static (statement, self) => self._queryResult = SqliteNative.ColumnInt64(statement, 0));
+        }
+        catch (InvalidOperationException)
+        {
+            // PRAGMA table_list needs SQLite 3.37: taken as a rowid table; for a WITHOUT ROWID one the look-up then fails
+            // to prepare and its changes are kept
+        }
+
         (byte[] lookupSql, int[]? lookupKey) = BuildLookup(tableName, rows.ConvertAll(r => (r.Name, r.Pk)), withoutRowId: _queryResult != 0);
         return (columns, declaredTypes, lookupSql, lookupKey);
     }

@@ -239,6 +239,52 @@ public class SqliteChangeCaptureStatementTests
         harness.AssertReplayMatches("p", "c");
     }
 
+    [Test]
+    public void UpdateAndDeleteFailingMidway_InSqliteTransaction_DropOnlyTheirRows()
+    {
+        using var harness = new CaptureHarness();
+        harness.Execute("""
+            CREATE TABLE t (id INTEGER PRIMARY KEY, qty INTEGER CHECK (qty < 10));
+            CREATE TABLE keep (id INTEGER PRIMARY KEY);
+            CREATE TRIGGER t_delete BEFORE DELETE ON t BEGIN SELECT RAISE(ABORT, 'last') WHERE old.id = 3; END;
+            INSERT INTO t VALUES (1, 1), (2, 5), (3, 8);
+            """);
+
+        using (SqliteTransaction transaction = harness.Connection.BeginTransaction())
+        {
+            harness.Execute("INSERT INTO keep VALUES (1)");
+            Assert.That(() => harness.Execute("UPDATE t SET qty = qty + 3"), Throws.TypeOf<SqliteException>(), "row 3 breaks the CHECK");
+            Assert.That(() => harness.Execute("DELETE FROM t"), Throws.TypeOf<SqliteException>(), "the trigger refuses row 3");
+            harness.Execute("UPDATE t SET qty = 0 WHERE id = 1");
+            transaction.Commit();
+        }
+
+        harness.AssertReplayMatches("t", "keep");
+        Assert.That(harness.Capture.ChangesDiscarded, Is.EqualTo(4));
+    }
+
+    [Test]
+    public void ReturningReaderReadPartly_InTransaction_PublishesEveryRowAtCommit()
+    {
+        using var harness = new CaptureHarness();
+        harness.Execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE other (id INTEGER PRIMARY KEY)");
+
+        using (SqliteTransaction transaction = harness.Connection.BeginTransaction())
+        {
+            using (SqliteDataReader reader = harness.ExecuteReader("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c') RETURNING id"))
+            {
+                Assert.That(reader.Read(), Is.True);
+                harness.Execute("INSERT INTO other VALUES (1)");
+                harness.Execute("UPDATE other SET id = 2 WHERE id = 99"); // changes no row
+            }
+
+            transaction.Commit();
+        }
+
+        harness.AssertReplayMatches("t", "other");
+        Assert.That(harness.Capture.ChangesDiscarded, Is.Zero);
+    }
+
     private static void Execute(CaptureHarness harness, string sql, long id)
     {
         using SqliteCommand command = harness.Connection.CreateCommand();
