@@ -33,7 +33,13 @@ public sealed class ChangeEvent
     private byte[]? _json;
 
     internal ChangeEvent(ChangeTable table, ChangeKind kind, DateTimeOffset commitTimestamp, byte[] rows, int recordLength, int oldRecordLength)
+        : this(table, kind, commitTimestamp, rows, recordLength, oldRecordLength, isLost: false)
     {
+    }
+
+    private ChangeEvent(ChangeTable table, ChangeKind kind, DateTimeOffset commitTimestamp, byte[] rows, int recordLength, int oldRecordLength, bool isLost)
+    {
+        IsLost = isLost;
         _table = table;
         _columns = table.ColumnSet;
         Kind = kind;
@@ -41,6 +47,31 @@ public sealed class ChangeEvent
         _rows = rows;
         _recordLength = recordLength;
         _oldRecordLength = oldRecordLength;
+    }
+
+    /// <summary>
+    /// Gets a value indicating whether this is a marker that stands for a change readers cannot have: one the host
+    /// reported as lost (<see cref="ChangeNotifier.NotifyLost(ChangeTable, ChangeKind, DateTimeOffset?)"/>) or one the ring's byte budget
+    /// evicted. Readers never return a marker; a reader whose filter covers it counts it as one missed change.
+    /// </summary>
+    internal bool IsLost { get; }
+
+    /// <summary>Gets what this change counts against the ring's byte budget: its row images plus a fixed per-change overhead.</summary>
+    internal long RetainedBytes => IsLost ? 0 : _rows.Length + PerChangeOverheadBytes;
+
+    /// <summary>What a change costs beyond its row images (the event object, its slot, the columns reference), rounded up.</summary>
+    internal const int PerChangeOverheadBytes = 128;
+
+    /// <summary>Returns a marker for a change that cannot be delivered: same table, kind and time, no images.</summary>
+    internal static ChangeEvent CreateLost(ChangeTable table, ChangeKind kind, DateTimeOffset commitTimestamp) =>
+        new(table, kind, commitTimestamp, [], 0, 0, isLost: true);
+
+    /// <summary>Returns the marker that replaces this change when the byte budget evicts it: it keeps the sequence, table and kind.</summary>
+    internal ChangeEvent ToLost()
+    {
+        ChangeEvent marker = new(_table, Kind, CommitTimestamp, [], 0, 0, isLost: true);
+        marker._sequence = _sequence;
+        return marker;
     }
 
     /// <summary>Gets the change's position in the notifier's total order: 1 for the first change, then +1 per change.</summary>

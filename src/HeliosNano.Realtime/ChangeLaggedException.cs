@@ -40,6 +40,10 @@ public sealed class ChangeLaggedException : Exception
     /// <summary>Gets how many changes were overwritten before the reader saw them.</summary>
     public long Missed { get; }
 
-    /// <summary>Gets the sequence number of the oldest change still held, which the reader returns next.</summary>
+    /// <summary>
+    /// Gets the position at which the reader resumed after the missed changes: every change from here on that passes
+    /// its filter is still delivered, starting with the one held back by this exception. A new subscription resumes
+    /// at the same place with <see cref="ChangeSubscriptionOptions.StartAfterSequence"/> = <c>ResumeSequence - 1</c>.
+    /// </summary>
     public long ResumeSequence { get; }
 }

@@ -64,8 +64,29 @@ public sealed partial class ChangeNotifier : IDisposable
     /// <summary>The one wake-up work item, queued at most once at a time (see <see cref="_wakeScheduled"/>), so queuing allocates nothing.</summary>
     private readonly WakeWorkItem _wakeWorkItem;
 
-    /// <summary>The last claimed sequence number (0 before the first change); only ever incremented, by writers.</summary>
+    /// <summary>
+    /// Set in <see cref="_tail"/> by <see cref="Complete"/>: a claim that returns a value with this bit came after
+    /// completion and is void (the writer publishes nothing), so the claims before it are exactly the final ones.
+    /// </summary>
+    private const long CompletedBit = 1L << 62;
+
+    /// <summary>
+    /// The last claimed sequence number (0 before the first change); only ever incremented, by writers, plus
+    /// <see cref="CompletedBit"/> once completed.
+    /// </summary>
     private PaddedLong _tail;
+
+    /// <summary>The last sequence claimed before <see cref="Complete"/> (-1 until then): readers end once past it.</summary>
+    private long _finalSequence = -1;
+
+    /// <summary>The bytes the changes in the ring hold (<see cref="ChangeEvent.RetainedBytes"/>), kept exact by whoever replaces a slot's change.</summary>
+    private PaddedLong _retainedBytes;
+
+    /// <summary>The oldest sequence the byte budget has not yet considered evicting; advanced by compare-exchange.</summary>
+    private PaddedLong _evictNext;
+
+    private readonly long _maxRetainedBytes;
+    private long _evictedChanges;
 
     /// <summary>How many readers are registered as waiting; written under <see cref="_waitersGate"/>, read by writers.</summary>
     private PaddedInt _waiterCount;
@@ -100,6 +121,8 @@ public sealed partial class ChangeNotifier : IDisposable
 
         _slots = new ChangeEvent?[options.Capacity];
         _mask = options.Capacity - 1;
+        _maxRetainedBytes = options.MaxRetainedBytes;
+        _evictNext.Value = 1;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _metrics = new RealtimeMetrics(meterFactory);
@@ -114,8 +137,21 @@ public sealed partial class ChangeNotifier : IDisposable
     /// <summary>Gets how many changes the ring retains.</summary>
     public int Capacity => _slots.Length;
 
-    /// <summary>Gets the sequence number of the newest change claimed by a writer (0 before the first change).</summary>
-    public long LastSequence => Volatile.Read(ref _tail.Value);
+    /// <summary>Gets the sequence number of the newest change claimed by a writer (0 before the first change); after <see cref="Complete"/>, the last one claimed before it.</summary>
+    public long LastSequence
+    {
+        get
+        {
+            long tail = Volatile.Read(ref _tail.Value);
+            return (tail & CompletedBit) == 0 ? tail : GetFinalSequence();
+        }
+    }
+
+    /// <summary>Gets how many bytes the changes held by the ring retain, as counted against <see cref="ChangeNotifierOptions.MaxRetainedBytes"/>.</summary>
+    public long RetainedBytes => Interlocked.Read(ref _retainedBytes.Value);
+
+    /// <summary>Gets how many changes the byte budget evicted before the ring's count capacity would have; readers that reach one count it as missed.</summary>
+    public long EvictedChanges => Interlocked.Read(ref _evictedChanges);
 
     /// <summary>Gets the sequence number of the oldest change the ring can still hold (1 until the ring has wrapped).</summary>
     public long OldestRetainedSequence => Math.Max(1, LastSequence - Capacity + 1);
@@ -177,13 +213,18 @@ public sealed partial class ChangeNotifier : IDisposable
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(rowWriter);
+        CheckOwnTable(table);
         if (!table.IsWatched)
         {
             return Skip();
         }
 
-        CheckOwnTable(table);
         CheckKind(kind);
+        if (IsCompleted)
+        {
+            return 0; // never run the host's row writer for a change that will not be published
+        }
+
         RowBuffer buffer = RentRowBuffer();
         try
         {
@@ -210,12 +251,12 @@ public sealed partial class ChangeNotifier : IDisposable
     public long Notify(ChangeTable table, ChangeKind kind, ReadOnlySpan<byte> record, ReadOnlySpan<byte> oldRecord, DateTimeOffset? commitTimestamp = null)
     {
         ArgumentNullException.ThrowIfNull(table);
+        CheckOwnTable(table);
         if (!table.IsWatched)
         {
             return Skip();
         }
 
-        CheckOwnTable(table);
         CheckKind(kind);
         CheckImages(kind, record.Length, oldRecord.Length);
         CheckJsonObject(record, nameof(record));
@@ -249,6 +290,39 @@ public sealed partial class ChangeNotifier : IDisposable
     public long Notify(string schema, string table, ChangeKind kind, ReadOnlySpan<byte> record, ReadOnlySpan<byte> oldRecord, DateTimeOffset? commitTimestamp = null) =>
         SkipUnwatched(schema, table) ? 0 : Notify(GetTable(schema, table), kind, record, oldRecord, commitTimestamp);
 
+    /// <summary>
+    /// Reports a committed change that cannot be published whole (for example a row too large to encode): it takes
+    /// the next sequence number like any change, and every reader whose filter covers the table and kind counts it as
+    /// one missed change (lag of 1, <see cref="ChangeSubscriptionOptions.OnLagged"/>) instead of receiving it, so no
+    /// committed change is ever skipped silently.
+    /// </summary>
+    /// <param name="table">The changed table's handle, from <see cref="GetTable"/>.</param>
+    /// <param name="kind">The kind of the change that was lost.</param>
+    /// <param name="commitTimestamp">The commit time; <see langword="null"/> for now.</param>
+    /// <returns>The marker's sequence number, or 0 when no subscription covers the table (nobody is told, as nobody watches).</returns>
+    /// <exception cref="ArgumentException">The handle belongs to another notifier.</exception>
+    public long NotifyLost(ChangeTable table, ChangeKind kind, DateTimeOffset? commitTimestamp = null)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        CheckOwnTable(table);
+        if (!table.IsWatched)
+        {
+            return Skip();
+        }
+
+        CheckKind(kind);
+        return Publish(ChangeEvent.CreateLost(table, kind, commitTimestamp ?? _timeProvider.GetUtcNow()));
+    }
+
+    /// <summary>Reports, by table name, a committed change that cannot be published whole: see <see cref="NotifyLost(ChangeTable, ChangeKind, DateTimeOffset?)"/>.</summary>
+    /// <param name="schema">The schema name.</param>
+    /// <param name="table">The table name.</param>
+    /// <param name="kind">The kind of the change that was lost.</param>
+    /// <param name="commitTimestamp">The commit time; <see langword="null"/> for now.</param>
+    /// <returns>The marker's sequence number, or 0 when no subscription covers the table.</returns>
+    public long NotifyLost(string schema, string table, ChangeKind kind, DateTimeOffset? commitTimestamp = null) =>
+        SkipUnwatched(schema, table) ? 0 : NotifyLost(GetTable(schema, table), kind, commitTimestamp);
+
     /// <summary>Subscribes to every change (<see cref="ChangeFilter.All"/>) from the next one notified.</summary>
     /// <returns>The reader; dispose it to leave.</returns>
     public ChangeReader Subscribe() => Subscribe(new ChangeSubscriptionOptions());
@@ -261,22 +335,35 @@ public sealed partial class ChangeNotifier : IDisposable
     /// <summary>Subscribes with the given options. The subscription is live when this method returns.</summary>
     /// <param name="options">The options: filter, replay position, name, lag behaviour.</param>
     /// <returns>The reader; dispose it to leave.</returns>
-    /// <exception cref="ObjectDisposedException">The notifier was disposed.</exception>
+    /// <exception cref="ObjectDisposedException">The notifier was completed (<see cref="Complete"/>) or disposed.</exception>
     public ChangeReader Subscribe(ChangeSubscriptionOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(options.Filter, "options.Filter");
+        // Read once: the registry must be given the very filter the reader keeps, or Dispose would remove another one.
+        ChangeFilter filter = options.Filter;
+        ArgumentNullException.ThrowIfNull(filter, "options.Filter");
+        long? startAfter = options.StartAfterSequence;
         ObjectDisposedException.ThrowIf(IsCompleted, this);
 
         // Register the filter first, then read the tail: a notify that starts after this returns sees the table as
         // watched and claims a sequence above the start position.
-        _registry.Update(options.Filter, null);
+        _registry.Update(filter, null);
         long last = LastSequence;
-        long start = options.StartAfterSequence is long after ? Math.Clamp(after, 0, last) + 1 : last + 1;
-        var reader = new ChangeReader(this, options, start);
+        long start = startAfter is long after ? Math.Clamp(after, 0, last) + 1 : last + 1;
+        var reader = new ChangeReader(this, options, filter, start);
         Interlocked.Increment(ref _readerCount);
-        _metrics.Subscribers.Add(1);
-        Log.ReaderSubscribed(_logger, reader.DisplayName, options.Filter, start);
+        try
+        {
+            // Instrumentation last, and rolled back if a listener or logger throws: no counted, unreachable reader.
+            _metrics.Subscribers.Add(1);
+            Log.ReaderSubscribed(_logger, reader.DisplayName, filter, start);
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+
         return reader;
     }
 
@@ -284,6 +371,14 @@ public sealed partial class ChangeNotifier : IDisposable
     /// Subscribes and enumerates the changes that pass the options' filter; the subscription is disposed when the
     /// enumeration ends or is cancelled. The subscription starts when enumeration starts (the first <c>MoveNextAsync</c>).
     /// </summary>
+    /// <remarks>
+    /// Under <see cref="LagBehavior.Throw"/> the <see cref="ChangeLaggedException"/> ends this enumeration and its
+    /// subscription, so enumerating again starts a new one. To resume without losing anything more, enumerate again
+    /// with <see cref="ChangeSubscriptionOptions.StartAfterSequence"/> set to
+    /// <see cref="ChangeLaggedException.ResumeSequence"/> − 1: every change still held from there on is replayed, and
+    /// any that was overwritten meanwhile is reported as lag at once. (Or keep one reader:
+    /// <see cref="Subscribe(ChangeSubscriptionOptions)"/> and <see cref="ChangeReader.ReadAllAsync"/>, which resumes by itself.)
+    /// </remarks>
     /// <param name="options">The subscription options; <see langword="null"/> for every change, live.</param>
     /// <param name="cancellationToken">Ends the enumeration.</param>
     /// <returns>The changes, in commit order.</returns>
@@ -300,12 +395,23 @@ public sealed partial class ChangeNotifier : IDisposable
     /// Marks the notifier complete: later notifies publish nothing and return 0, and readers' waits end with
     /// <see langword="false"/> once they have read what is still held.
     /// </summary>
+    /// <remarks>
+    /// Every notify that returned a sequence number is delivered, or counted as missed, to every reader: the claims
+    /// made before completion are fixed at once (<see cref="LastSequence"/>), and a reader does not end while a writer
+    /// that claimed one of them is still publishing it; that writer's publish wakes the reader as usual.
+    /// </remarks>
     public void Complete()
     {
-        if (Interlocked.Exchange(ref _completed, 1) == 0)
+        // Setting the bit in the tail fixes the final claim atomically with respect to every writer's claim.
+        long previous = Interlocked.Or(ref _tail.Value, CompletedBit);
+        if ((previous & CompletedBit) != 0)
         {
-            WakeAll();
+            return;
         }
+
+        Volatile.Write(ref _finalSequence, previous);
+        Volatile.Write(ref _completed, 1);
+        WakeAll();
     }
 
     /// <summary>Completes the notifier (see <see cref="Complete"/>) and releases its meter if it owns one.</summary>
@@ -317,6 +423,9 @@ public sealed partial class ChangeNotifier : IDisposable
 
     /// <inheritdoc/>
     public override string ToString() => $"ChangeNotifier(Capacity = {Capacity}, LastSequence = {LastSequence})";
+
+    /// <summary>Returns whether a reader whose cursor is at <paramref name="next"/> has examined every change there will ever be.</summary>
+    internal bool IsFinishedAt(long next) => IsCompleted && next > Volatile.Read(ref _finalSequence);
 
     internal ChangeEvent? ReadSlot(long sequence) => Volatile.Read(ref _slots[sequence & _mask]); // acquire: pairs with the publishing CAS
 
@@ -379,6 +488,11 @@ public sealed partial class ChangeNotifier : IDisposable
 
         // Claim: the interlocked increment totally orders concurrent writers; its result is this change's position.
         long sequence = Interlocked.Increment(ref _tail.Value);
+        if ((sequence & CompletedBit) != 0)
+        {
+            return 0; // claimed after Complete fixed the final sequence: void, nothing is published
+        }
+
         change._sequence = sequence; // plain write: published below by the CAS, a full fence
         BetweenClaimAndPublishForTests?.Invoke(sequence);
 
@@ -387,7 +501,8 @@ public sealed partial class ChangeNotifier : IDisposable
         bool published = false;
         while (seen is null || seen._sequence < sequence)
         {
-            // Publish unless a later lap already owns the slot; a failed CAS means another writer got in: look again.
+            // Publish unless a later lap already owns the slot; a failed CAS means another writer (or the byte budget's
+            // eviction) got in: look again.
             ChangeEvent? previous = Interlocked.CompareExchange(ref slot, change, seen);
             if (ReferenceEquals(previous, seen))
             {
@@ -398,7 +513,26 @@ public sealed partial class ChangeNotifier : IDisposable
             seen = previous;
         }
 
-        if (!published)
+        // Read after the CAS (a full fence): either a waiter registered before this sees our change on its re-check,
+        // or we see its registration here. Only the first writer to find no wake-up pending queues one. This comes
+        // before anything that calls out (metrics listeners, loggers), so a throwing callback cannot lose a wake-up.
+        if (Volatile.Read(ref _waiterCount.Value) != 0
+            && Volatile.Read(ref _wakeScheduled.Value) == 0
+            && Interlocked.Exchange(ref _wakeScheduled.Value, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(_wakeWorkItem, preferLocal: false);
+        }
+
+        if (published)
+        {
+            // The winner of a slot's compare-exchange accounts for what it put in and what it took out, so the count is exact.
+            long delta = change.RetainedBytes - (seen?.RetainedBytes ?? 0);
+            if (delta != 0 && Interlocked.Add(ref _retainedBytes.Value, delta) > _maxRetainedBytes)
+            {
+                EvictOverBudget(sequence);
+            }
+        }
+        else
         {
             // Overwritten by a later lap before we could publish: lost to everyone, counted as lag by every reader.
             Interlocked.Increment(ref _lappedWrites);
@@ -410,16 +544,66 @@ public sealed partial class ChangeNotifier : IDisposable
             _metrics.Published.Add(1);
         }
 
-        // Read after the CAS (a full fence): either a waiter registered before this sees our change on its re-check,
-        // or we see its registration here. Only the first writer to find no wake-up pending queues one.
-        if (Volatile.Read(ref _waiterCount.Value) != 0
-            && Volatile.Read(ref _wakeScheduled.Value) == 0
-            && Interlocked.Exchange(ref _wakeScheduled.Value, 1) == 0)
+        return sequence;
+    }
+
+    /// <summary>
+    /// Replaces the oldest held changes, oldest first, by markers (<see cref="ChangeEvent.ToLost"/>) until the ring is
+    /// back under its byte budget; never the change just published (<paramref name="newest"/>) or a later one.
+    /// </summary>
+    /// <remarks>
+    /// A position whose writer has not published yet is passed over, so the budget can be exceeded by the changes of
+    /// writers still in flight. A reader that reaches a marker counts it as one missed change, exactly as for a lap.
+    /// </remarks>
+    private void EvictOverBudget(long newest)
+    {
+        while (Volatile.Read(ref _retainedBytes.Value) > _maxRetainedBytes)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(_wakeWorkItem, preferLocal: false);
+            long candidate = Volatile.Read(ref _evictNext.Value);
+            if (candidate >= newest)
+            {
+                return;
+            }
+
+            long oldestHeld = newest - _slots.Length + 1;
+            if (candidate < oldestHeld)
+            {
+                // Laps already replaced those positions (and accounted for them).
+                Interlocked.CompareExchange(ref _evictNext.Value, oldestHeld, candidate);
+                continue;
+            }
+
+            if (Interlocked.CompareExchange(ref _evictNext.Value, candidate + 1, candidate) != candidate)
+            {
+                continue; // another writer took this position
+            }
+
+            ref ChangeEvent? slot = ref _slots[candidate & _mask];
+            ChangeEvent? held = Volatile.Read(ref slot);
+            if (held is null || held._sequence != candidate || held.IsLost)
+            {
+                continue; // not published yet, lapped meanwhile, or a marker already
+            }
+
+            if (ReferenceEquals(Interlocked.CompareExchange(ref slot, held.ToLost(), held), held))
+            {
+                Interlocked.Add(ref _retainedBytes.Value, -held.RetainedBytes);
+                Interlocked.Increment(ref _evictedChanges);
+            }
+        }
+    }
+
+    private long GetFinalSequence()
+    {
+        // Complete sets the tail's bit, then writes the final sequence: only a reader that runs between the two waits.
+        long final;
+        SpinWait spin = default;
+        while ((final = Volatile.Read(ref _finalSequence)) < 0)
+        {
+            spin.SpinOnce();
         }
 
-        return sequence;
+        return final;
     }
 
     /// <param name="fromWorkItem">
@@ -592,7 +776,9 @@ public sealed partial class ChangeNotifier : IDisposable
             rowWriter(_writer, state, image);
             _writer.Flush();
             int length = _buffer.WrittenCount - before;
-            if (length > 0 && (_writer.CurrentDepth != 0 || _buffer.WrittenSpan[before] != (byte)'{'))
+            // One object: it opens with '{', closes at depth 0, and ends with its '}' (the writer allows a comment after
+            // the root value, which would end with '/').
+            if (length > 0 && (_writer.CurrentDepth != 0 || _buffer.WrittenSpan[before] != (byte)'{' || _buffer.WrittenSpan[^1] != (byte)'}'))
             {
                 throw new ArgumentException($"The row writer must write one complete JSON object for the {image} image.", nameof(rowWriter));
             }

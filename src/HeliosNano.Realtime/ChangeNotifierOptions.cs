@@ -17,4 +17,17 @@ public sealed class ChangeNotifierOptions
     /// </summary>
     [Range(2, MaxCapacity)]
     public int Capacity { get; set; } = DefaultCapacity;
+
+    /// <summary>The default <see cref="MaxRetainedBytes"/>: 64 MiB.</summary>
+    public const long DefaultMaxRetainedBytes = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets the byte budget of the ring next to its count <see cref="Capacity"/>: when the changes it holds
+    /// (their row images plus 128 bytes each) exceed this, the oldest are evicted early, and a reader that reaches an
+    /// evicted change counts it as missed, exactly like a lap. The newest change is always kept, however large. The
+    /// default is 64 MiB; at least 1; <see cref="long.MaxValue"/> turns the budget off. A change's JSON form, built
+    /// when a reader first asks for it, lives as long as the change and is not counted.
+    /// </summary>
+    [Range(1, long.MaxValue)]
+    public long MaxRetainedBytes { get; set; } = DefaultMaxRetainedBytes;
 }

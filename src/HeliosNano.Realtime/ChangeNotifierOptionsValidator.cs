@@ -16,5 +16,7 @@ internal sealed class ChangeNotifierOptionsValidator : IValidateOptions<ChangeNo
     internal static string? GetError(ChangeNotifierOptions options) =>
         options.Capacity is < 2 or > ChangeNotifierOptions.MaxCapacity || !BitOperations.IsPow2(options.Capacity)
             ? $"ChangeNotifierOptions.Capacity must be a power of two between 2 and {ChangeNotifierOptions.MaxCapacity}; it is {options.Capacity}."
-            : null;
+            : options.MaxRetainedBytes < 1
+                ? $"ChangeNotifierOptions.MaxRetainedBytes must be at least 1; it is {options.MaxRetainedBytes}."
+                : null;
 }

@@ -97,8 +97,13 @@ public sealed partial class ChangeReader
             }
             finally
             {
-                _cancellation.Dispose();
-                _cancellation = default;
+                // Only the current wait's result releases its registration: a stale ValueTask's GetResult throws above
+                // and must leave the live wait cancellable.
+                if (token == _core.Version)
+                {
+                    _cancellation.Dispose();
+                    _cancellation = default;
+                }
             }
         }
 

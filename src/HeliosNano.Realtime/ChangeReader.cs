@@ -42,13 +42,16 @@ public sealed partial class ChangeReader : IDisposable
 
     /// <summary>Positions skipped by a lap since the last change returned; reported with the next one.</summary>
     private long _unreportedMissed;
+
+    /// <summary>Where the reader resumed after the last change it missed: the first position it still examines.</summary>
+    private long _resumeAfterMiss;
     private long _received;
     private int _disposed;
 
-    internal ChangeReader(ChangeNotifier notifier, ChangeSubscriptionOptions options, long start)
+    internal ChangeReader(ChangeNotifier notifier, ChangeSubscriptionOptions options, ChangeFilter filter, long start)
     {
         _notifier = notifier;
-        _filter = options.Filter;
+        _filter = filter;
         _next = start;
         _lagBehavior = options.LagBehavior;
         _onLagged = options.OnLagged;
@@ -109,7 +112,10 @@ public sealed partial class ChangeReader : IDisposable
     /// <remarks>
     /// A lap discovered by a call that then finds nothing to return is not lost: it is reported by the next call that
     /// returns a change, so the <paramref name="missed"/> values of the returned changes always add up to <see cref="Missed"/>.
-    /// <see cref="ChangeSubscriptionOptions.OnLagged"/> is called at once, when the lap is discovered.
+    /// <see cref="ChangeSubscriptionOptions.OnLagged"/> is called at once, when the lap is discovered; it may read from
+    /// this reader (the outer read then continues from wherever the callback left the cursor).
+    /// A change the host reported lost (<see cref="ChangeNotifier.NotifyLost(ChangeTable, ChangeKind, DateTimeOffset?)"/>)
+    /// or the ring's byte budget evicted counts as one missed change, if the filter covers it.
     /// </remarks>
     /// <param name="change">The change, when the method returns <see langword="true"/>.</param>
     /// <param name="missed">How many changes were overwritten, since the previous change returned, before this reader saw them.</param>
@@ -144,32 +150,55 @@ public sealed partial class ChangeReader : IDisposable
                 return false;
             }
 
+            long skipped;
             if (slot._sequence > next)
             {
                 // Lapped: a later change owns the slot. Resume at the oldest position that can still be held. The tail is
                 // at least slot._sequence >= next + capacity, so the resume point is always past `next`.
                 long resume = _notifier.LastSequence - _notifier.Capacity + 1;
-                long skipped = resume - next;
+                skipped = resume - next;
                 Debug.Assert(skipped > 0);
                 next = resume;
-                _unreportedMissed += skipped;
-                Interlocked.Add(ref _missed, skipped);
-                Volatile.Write(ref _next, next);
-                _notifier.OnReaderLagged(this, skipped, resume);
-                _onLagged?.Invoke(this, skipped);
-                continue;
+            }
+            else
+            {
+                next++;
+                if (!filter.Matches(slot.Schema, slot.Table, slot.Kind))
+                {
+                    continue;
+                }
+
+                if (!slot.IsLost)
+                {
+                    Volatile.Write(ref _next, next);
+                    // Only the consumer writes it: a plain increment published with a volatile write, no locked instruction.
+                    Volatile.Write(ref _received, _received + 1);
+                    missed = _unreportedMissed;
+                    _unreportedMissed = 0;
+                    change = slot;
+                    return true;
+                }
+
+                skipped = 1; // a change reported lost or evicted by the byte budget: missed, as a lap would be
             }
 
-            next++;
-            if (filter.Matches(slot.Schema, slot.Table, slot.Kind))
+            _unreportedMissed += skipped;
+            _resumeAfterMiss = next;
+            Interlocked.Add(ref _missed, skipped);
+            Volatile.Write(ref _next, next);
+            _notifier.OnReaderLagged(this, skipped, next);
+            if (_onLagged is not null)
             {
-                Volatile.Write(ref _next, next);
-                // Only the consumer writes it: a plain increment published with a volatile write, no locked instruction.
-                Volatile.Write(ref _received, _received + 1);
-                missed = _unreportedMissed;
-                _unreportedMissed = 0;
-                change = slot;
-                return true;
+                _onLagged(this, skipped);
+                // The callback runs on the consumer's thread and may itself read: continue from where it left things.
+                if (_pending is not null || IsDisposed)
+                {
+                    change = null;
+                    return TryRead(out change, out missed);
+                }
+
+                next = Volatile.Read(ref _next);
+                filter = Volatile.Read(ref _filter);
             }
         }
     }
@@ -188,22 +217,38 @@ public sealed partial class ChangeReader : IDisposable
             return ValueTask.FromCanceled<bool>(cancellationToken);
         }
 
+        if (_pending is not null)
+        {
+            return new ValueTask<bool>(true);
+        }
+
+        if (IsDisposed)
+        {
+            return new ValueTask<bool>(false); // TryRead returns nothing once disposed, so "true" would spin a consumer
+        }
+
         if (HasAvailable())
         {
             return new ValueTask<bool>(true);
         }
 
-        if (IsDisposed || _notifier.IsCompleted)
+        if (_notifier.IsFinishedAt(Volatile.Read(ref _next)))
         {
             return new ValueTask<bool>(false);
         }
 
         // Register first, then re-check: a writer that published before our registration is seen by the re-check,
-        // one that publishes after it sees the registration (see ChangeNotifier's remarks on wake-ups).
+        // one that publishes after it sees the registration (see ChangeNotifier's remarks on wake-ups). After Complete
+        // a reader still waits here while a writer that claimed before completion has yet to publish; that publish
+        // wakes it like any other.
         ValueTask<bool> wait = _waiter.Arm(cancellationToken);
-        if (HasAvailable() || IsDisposed || _notifier.IsCompleted)
+        if (IsDisposed)
         {
-            _waiter.TrySignal(true);
+            _waiter.TrySignal(false);
+        }
+        else if (HasAvailable() || _notifier.IsFinishedAt(Volatile.Read(ref _next)))
+        {
+            _waiter.TrySignal(true); // the consumer's next call answers "finished" without waiting
         }
 
         return wait;
@@ -236,7 +281,7 @@ public sealed partial class ChangeReader : IDisposable
     /// </summary>
     /// <param name="cancellationToken">Ends the enumeration.</param>
     /// <returns>The changes.</returns>
-    /// <exception cref="ChangeLaggedException">Under <see cref="LagBehavior.Throw"/>, when changes were missed; enumerate again to resume.</exception>
+    /// <exception cref="ChangeLaggedException">Under <see cref="LagBehavior.Throw"/>, when changes were missed; enumerate this reader again to resume.</exception>
     public async IAsyncEnumerable<ChangeEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
@@ -247,7 +292,7 @@ public sealed partial class ChangeReader : IDisposable
                 {
                     // Keep the change: the next read returns it, so resuming loses nothing more.
                     _pending = change;
-                    throw new ChangeLaggedException(missed, change.Sequence);
+                    throw new ChangeLaggedException(missed, _resumeAfterMiss);
                 }
 
                 yield return change;
@@ -278,11 +323,6 @@ public sealed partial class ChangeReader : IDisposable
     /// <summary>Returns whether the slot at the cursor holds a change at or past it (readable, or a lap to report).</summary>
     private bool HasAvailable()
     {
-        if (_pending is not null)
-        {
-            return true;
-        }
-
         ChangeEvent? slot = _notifier.ReadSlot(Volatile.Read(ref _next));
         return slot is not null && slot._sequence >= Volatile.Read(ref _next);
     }

@@ -11,7 +11,9 @@ public enum LagBehavior
 
     /// <summary>
     /// Throw a <see cref="ChangeLaggedException"/> carrying the count. The reader has already moved to the oldest change
-    /// still held, so enumerating <see cref="ChangeReader.ReadAllAsync(CancellationToken)"/> again resumes there.
+    /// still held, so enumerating the same reader's <see cref="ChangeReader.ReadAllAsync(CancellationToken)"/> again
+    /// resumes there. <see cref="ChangeNotifier.ReadAllAsync"/> owns its reader and disposes it with the exception:
+    /// resume it with <see cref="ChangeSubscriptionOptions.StartAfterSequence"/> = <see cref="ChangeLaggedException.ResumeSequence"/> − 1.
     /// </summary>
     Throw = 1,
 }

@@ -18,6 +18,7 @@ internal sealed class WatchRegistry
     // Master counts, touched only under _gate.
     private readonly Dictionary<(string Schema, string Table), int> _exact = [];
     private readonly Dictionary<string, int> _schemaWildcards = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _anySchemaTables = new(StringComparer.Ordinal);
     private int _all;
     private long _version;
 
@@ -55,10 +56,13 @@ internal sealed class WatchRegistry
 
     private void Adjust(TableFilter entry, int delta)
     {
-        if (entry.IsAnySchema)
+        if (entry.IsAnySchema && entry.IsAnyTable)
         {
-            // "*.orders" is counted as "everything": over-approximating only costs building rows a reader then skips.
             _all += delta;
+        }
+        else if (entry.IsAnySchema)
+        {
+            AdjustCount(_anySchemaTables, entry.Table, delta); // "*.orders": the table in every schema
         }
         else if (entry.IsAnyTable)
         {
@@ -96,12 +100,12 @@ internal sealed class WatchRegistry
                 : [new SchemaCount(schema, count)];
         }
 
-        Dictionary<string, int>? wildcards = _schemaWildcards.Count == 0
-            ? null
-            : new Dictionary<string, int>(_schemaWildcards, StringComparer.Ordinal);
-        int total = _all + _exact.Count + _schemaWildcards.Count;
-        return new Snapshot(++_version, total, _all, wildcards, byTable);
+        int total = _all + _exact.Count + _schemaWildcards.Count + _anySchemaTables.Count;
+        return new Snapshot(++_version, total, _all, Copy(_schemaWildcards), Copy(_anySchemaTables), byTable);
     }
+
+    private static Dictionary<string, int>? Copy(Dictionary<string, int> counts) =>
+        counts.Count == 0 ? null : new Dictionary<string, int>(counts, StringComparer.Ordinal);
 
     /// <summary>A schema name and how many filter entries name it for one table.</summary>
     internal readonly record struct SchemaCount(string Schema, int Count);
@@ -109,18 +113,20 @@ internal sealed class WatchRegistry
     /// <summary>An immutable view of the counts at one moment.</summary>
     internal sealed class Snapshot
     {
-        public static readonly Snapshot Empty = new(0, 0, 0, null, new Dictionary<string, SchemaCount[]>(StringComparer.Ordinal));
+        public static readonly Snapshot Empty = new(0, 0, 0, null, null, new Dictionary<string, SchemaCount[]>(StringComparer.Ordinal));
 
         private readonly int _all;
         private readonly Dictionary<string, int>? _schemaWildcards;
+        private readonly Dictionary<string, int>? _anySchemaTables;
         private readonly Dictionary<string, SchemaCount[]> _byTable;
 
-        public Snapshot(long version, int total, int all, Dictionary<string, int>? schemaWildcards, Dictionary<string, SchemaCount[]> byTable)
+        public Snapshot(long version, int total, int all, Dictionary<string, int>? schemaWildcards, Dictionary<string, int>? anySchemaTables, Dictionary<string, SchemaCount[]> byTable)
         {
             Version = version;
             Total = total;
             _all = all;
             _schemaWildcards = schemaWildcards;
+            _anySchemaTables = anySchemaTables;
             _byTable = byTable;
         }
 
@@ -138,7 +144,9 @@ internal sealed class WatchRegistry
                 return false;
             }
 
-            if (_all != 0 || (_schemaWildcards is not null && _schemaWildcards.ContainsKey(schema)))
+            if (_all != 0
+                || (_schemaWildcards is not null && _schemaWildcards.ContainsKey(schema))
+                || (_anySchemaTables is not null && _anySchemaTables.ContainsKey(table)))
             {
                 return true;
             }
@@ -164,6 +172,11 @@ internal sealed class WatchRegistry
             if (_schemaWildcards is not null && _schemaWildcards.TryGetValue(schema, out int wildcard))
             {
                 count += wildcard;
+            }
+
+            if (_anySchemaTables is not null && _anySchemaTables.TryGetValue(table, out int anySchema))
+            {
+                count += anySchema;
             }
 
             if (_byTable.TryGetValue(table, out SchemaCount[]? schemas))
