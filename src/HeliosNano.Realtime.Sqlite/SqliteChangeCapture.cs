@@ -250,8 +250,8 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
     public long Errors => Interlocked.Read(ref _errors);
 
     /// <summary>
-    /// Gets how many committed changes could not be published whole and were reported to readers as lost instead
-    /// (<c>ChangeNotifier.NotifyLost</c>): blob writes through <c>sqlite3_blob_write</c>, rows whose
+    /// Gets how many committed changes of watched tables could not be published whole and were reported to readers as lost instead
+    /// (<see cref="ChangeNotifier.NotifyLost(ChangeTable, ChangeKind, DateTimeOffset?)"/>): blob writes through <c>sqlite3_blob_write</c>, rows whose
     /// record could not be built, and the tables and kinds of a transaction larger than
     /// <see cref="SqliteChangeCaptureOptions.MaxBufferedBytes"/>.
     /// </summary>
@@ -1177,7 +1177,7 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
                 PendingChange change = _changes[i];
                 if (change.Lost)
                 {
-                    ReportLost(change.Table, change.Kind);
+                    ReportLost(change.Table, change.Kind, commitTimestamp);
                     continue;
                 }
 
@@ -1190,13 +1190,13 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
                     // One row that cannot be written (a value too large for a record, say) must not cost the
                     // transaction's other changes, and must not vanish either: readers are told they missed it.
                     OnCallbackError("publish", ex);
-                    ReportLost(change.Table, change.Kind);
+                    ReportLost(change.Table, change.Kind, commitTimestamp);
                 }
             }
 
             foreach ((TableState table, ChangeKind kind) in _lost)
             {
-                ReportLost(table, kind);
+                ReportLost(table, kind, commitTimestamp);
             }
         }
         finally
@@ -1223,19 +1223,16 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         }
     }
 
-    /// <summary>
-    /// Interim until the core's <c>ChangeNotifier.NotifyLost</c> lands: logged only. Replaced by the call to the notifier,
-    /// which makes every reader that watches the table and kind count one missed change.
-    /// </summary>
-    private void NotifyLost(ChangeTable table, ChangeKind kind) => Log.ChangeLost(_logger, table.Name, kind);
-
     /// <summary>Tells every reader that watches the table and kind that it missed one committed change (no event is published for it).</summary>
-    private void ReportLost(TableState table, ChangeKind kind)
+    private void ReportLost(TableState table, ChangeKind kind, DateTimeOffset? commitTimestamp)
     {
         if (table.ChangeTable is ChangeTable changeTable)
         {
-            NotifyLost(changeTable, kind);
-            _changesLost++;
+            Log.ChangeLost(_logger, table.Name, kind);
+            if (_notifier.NotifyLost(changeTable, kind, commitTimestamp) > 0)
+            {
+                _changesLost++;
+            }
         }
     }
 

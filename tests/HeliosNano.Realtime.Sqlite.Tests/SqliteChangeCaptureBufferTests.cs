@@ -26,6 +26,7 @@ public class SqliteChangeCaptureBufferTests
         {
             Assert.That(harness.Drain(), Is.Empty, "not published in part");
             Assert.That(harness.Capture.ChangesLost, Is.EqualTo(3), "u insert, t insert, t update");
+            Assert.That(harness.Reader.Missed, Is.EqualTo(3), "the reader is told it missed changes of those tables");
             Assert.That(harness.Capture.Errors, Is.Zero);
         }
 
@@ -47,6 +48,7 @@ public class SqliteChangeCaptureBufferTests
         {
             Assert.That(harness.Drain(), Is.Empty);
             Assert.That(harness.Capture.ChangesLost, Is.Zero);
+            Assert.That(harness.Reader.Missed, Is.Zero);
             Assert.That(harness.Capture.TransactionsRolledBack, Is.EqualTo(1));
         }
     }
@@ -64,6 +66,27 @@ public class SqliteChangeCaptureBufferTests
         {
             Assert.That(harness.Drain().Select(c => c.ParseRecord()!.RootElement.GetProperty("id").GetInt32()), Is.EqualTo(new[] { 2 }));
             Assert.That(harness.Capture.ChangesLost, Is.EqualTo(1));
+            Assert.That(harness.Reader.Missed, Is.EqualTo(1));
+        }
+    }
+
+    [Test]
+    public void TransactionOverTheLimit_OnlyReadersOfTheTouchedTablesAreTold()
+    {
+        using var harness = new CaptureHarness(ChangeFilter.For("public", "t"), options: s_smallBuffer);
+        using ChangeReader other = harness.Notifier.Subscribe(ChangeFilter.For("public", "u"));
+        harness.Execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE u (id INTEGER PRIMARY KEY)");
+
+        harness.Execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) INSERT INTO t SELECT i, printf('%.500c', 'x') FROM n");
+        harness.Execute("INSERT INTO u VALUES (1)");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(harness.Drain(), Is.Empty);
+            Assert.That(harness.Reader.Missed, Is.EqualTo(1), "one lost INSERT marker for t");
+            Assert.That(other.TryRead(out ChangeEvent? change), Is.True);
+            Assert.That(change!.Table, Is.EqualTo("u"));
+            Assert.That(other.Missed, Is.Zero, "u's reader is not told about t");
         }
     }
 
