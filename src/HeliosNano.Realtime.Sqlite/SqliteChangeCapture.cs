@@ -380,7 +380,13 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             {
                 // sqlite3_blob_write (SqliteBlob): SQLite reports it as a DELETE of the row, which stays. The hook runs
                 // before the bytes are written and does not say which ones, so the new image is not known: the change
-                // is buffered as an UPDATE without images and reported to readers as lost when it commits.
+                // is buffered as an UPDATE without images and reported to readers as lost when it commits. A stream
+                // written in chunks calls the hook per chunk: consecutive writes to one row are one change.
+                if (_changeCount > 0 && _changes[_changeCount - 1] is { Lost: true } previous && previous.Table == table && previous.RowId == rowId)
+                {
+                    return;
+                }
+
                 BufferChange(new PendingChange(table, GetMetadata(table, SqliteNative.PreUpdateCount(_db)), ChangeKind.Update, -1, -1, 0, _valueCount, _byteCount, rowId, Lost: true));
                 return;
             }

@@ -39,6 +39,39 @@ public class SqliteChangeCaptureValueTests
     }
 
     [Test]
+    public void SqliteBlobWrite_InManyChunks_IsOneLostChangePerRow()
+    {
+        using var harness = new CaptureHarness();
+        harness.Execute("CREATE TABLE files (id INTEGER PRIMARY KEY, data BLOB); INSERT INTO files VALUES (1, zeroblob(1000)), (2, zeroblob(10))");
+        harness.Drain();
+
+        using (SqliteTransaction transaction = harness.Connection.BeginTransaction())
+        {
+            using (var blob = new SqliteBlob(harness.Connection, "files", "data", 1))
+            {
+                for (int i = 0; i < 10; i++)
+                {
+                    blob.Write(new byte[100]); // one sqlite3_blob_write each
+                }
+            }
+
+            using (var blob = new SqliteBlob(harness.Connection, "files", "data", 2))
+            {
+                blob.Write([7]);
+            }
+
+            transaction.Commit();
+        }
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(harness.Drain(), Is.Empty, "a lost change is counted as missed, not delivered");
+            Assert.That(harness.Capture.ChangesLost, Is.EqualTo(2));
+            Assert.That(harness.Reader.Missed, Is.EqualTo(2));
+        }
+    }
+
+    [Test]
     public void SqliteBlobWrite_RolledBack_IsNotReported()
     {
         using var harness = new CaptureHarness();
