@@ -237,7 +237,7 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
     /// <summary>Gets how many row changes had their values read and buffered (their table was watched).</summary>
     public long RowsSerialized => Volatile.Read(ref _rowsSerialized);
 
-    /// <summary>Gets how many row changes the hook skipped after the watch check (unwatched, <c>sqlite_*</c> or not in <c>main</c>).</summary>
+    /// <summary>Gets how many row changes the hook skipped after the watch check (unwatched, <c>sqlite_*</c>, shadow tables, not in <c>main</c>, or the notifier completed).</summary>
     public long RowsSkipped => Volatile.Read(ref _rowsSkipped);
 
     /// <summary>Gets how many write transactions committed on the connection while capturing.</summary>
@@ -357,8 +357,9 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             }
 
             TableState table = GetTableState(tableName);
-            // The only per-row work for a table nobody watches: the look-up above and this check.
-            if (table.ChangeTable is not { IsWatched: true })
+            // The only per-row work for a table nobody watches: the look-up above and this check. A completed notifier
+            // publishes nothing more, so nothing is read for it either, even while readers are still registered.
+            if (table.ChangeTable is not { IsWatched: true } || _notifier.IsCompleted)
             {
                 _rowsSkipped++;
                 return;

@@ -2,7 +2,7 @@ using Microsoft.Data.Sqlite;
 
 namespace HeliosNano.Realtime.Sqlite.Tests;
 
-/// <summary>Hooks left behind on pooled native connections (review nits 15 and 16).</summary>
+/// <summary>Hooks left behind on pooled native connections (review nits 15 and 16), and a completed notifier (17).</summary>
 public class SqliteChangeCaptureLifetimeTests
 {
     [Test]
@@ -59,5 +59,22 @@ public class SqliteChangeCaptureLifetimeTests
         using SqliteChangeCapture capture = connection.CaptureChanges(notifier, new SqliteChangeCaptureOptions { Logger = logger });
 
         Assert.That(logger.Entries.Select(e => e.EventName), Has.Member("HookReplaced"));
+    }
+
+    [Test]
+    public void CompletedNotifier_WithReaderStillRegistered_NoRowIsRead()
+    {
+        using var harness = new CaptureHarness();
+        harness.Execute("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+        harness.Notifier.Complete();
+
+        harness.Execute("INSERT INTO t VALUES (1), (2)");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(harness.Capture.RowsSerialized, Is.Zero);
+            Assert.That(harness.Capture.RowsSkipped, Is.EqualTo(2));
+            Assert.That(harness.Capture.Errors, Is.Zero);
+        }
     }
 }
