@@ -326,6 +326,35 @@ public class SqliteChangeCaptureStatementTests
         harness.AssertReplayMatches("t", "log");
     }
 
+    [Test]
+    public void FunctionWritingOnTheSameConnection_FromReaderAndFromFailingInsert_MatchesTheTables()
+    {
+        // Statements nested in another one: SQLite's statement savepoint of the outer statement covers the nested
+        // writes, so they stand or fall with it; under a read-only outer statement they always stand.
+        using var harness = new CaptureHarness();
+        harness.Execute("CREATE TABLE items (id INTEGER PRIMARY KEY); CREATE TABLE copy (id INTEGER PRIMARY KEY); CREATE TABLE log (id INTEGER)");
+        harness.Execute("INSERT INTO items VALUES (1), (2)");
+        harness.Connection.CreateFunction("logit", (long id) =>
+        {
+            Execute(harness, "INSERT INTO log VALUES ($id)", id);
+            return id;
+        });
+
+        harness.Execute("BEGIN");
+        using (SqliteDataReader reader = harness.ExecuteReader("SELECT logit(id) FROM items"))
+        {
+            while (reader.Read())
+            {
+            }
+        }
+
+        harness.Execute("INSERT INTO copy VALUES (1)");
+        Assert.That(() => harness.Execute("INSERT INTO copy SELECT logit(id) + 10 * (id - 1) FROM items ORDER BY id DESC"), Throws.TypeOf<SqliteException>(), "id 1 is taken");
+        harness.Execute("COMMIT");
+
+        harness.AssertReplayMatches("copy", "log");
+    }
+
     private static void Execute(CaptureHarness harness, string sql, long id)
     {
         using SqliteCommand command = harness.Connection.CreateCommand();
