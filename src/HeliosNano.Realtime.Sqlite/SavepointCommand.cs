@@ -81,7 +81,8 @@ internal readonly record struct SavepointCommand(SavepointCommandKind Kind, stri
 
     private static bool Is(string? word, string keyword) => string.Equals(word, keyword, StringComparison.OrdinalIgnoreCase);
 
-    private static void SkipTrivia(ReadOnlySpan<byte> sql, ref int position)
+    /// <summary>Skips white space and comments, as SQLite's tokenizer does.</summary>
+    internal static void SkipTrivia(ReadOnlySpan<byte> sql, ref int position)
     {
         while (position < sql.Length)
         {
@@ -111,12 +112,39 @@ internal readonly record struct SavepointCommand(SavepointCommandKind Kind, stri
     {
         SkipTrivia(sql, ref position);
         int start = position;
-        while (position < sql.Length && (char.IsAsciiLetterOrDigit((char)sql[position]) || sql[position] == '_' || sql[position] >= 0x80))
+        while (position < sql.Length && IsIdentifierByte(sql[position]))
         {
             position++;
         }
 
         return position > start ? Encoding.UTF8.GetString(sql[start..position]) : null;
+    }
+
+    /// <summary>Whether SQLite's tokenizer takes <paramref name="c"/> as part of a bare identifier (letters, digits, <c>_</c>, <c>$</c>, non-ASCII).</summary>
+    internal static bool IsIdentifierByte(byte c) => char.IsAsciiLetterOrDigit((char)c) || c is (byte)'_' or (byte)'$' || c >= 0x80;
+
+    /// <summary>
+    /// Compares two savepoint names the way SQLite does (<c>sqlite3StrICmp</c>): case-insensitive for ASCII letters only,
+    /// so <c>"É"</c> and <c>"é"</c> are different savepoints.
+    /// </summary>
+    public static bool NamesEqual(string left, string right)
+    {
+        if (left.Length != right.Length)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < left.Length; i++)
+        {
+            char a = left[i];
+            char b = right[i];
+            if (a != b && (!char.IsAsciiLetter(a) || !char.IsAsciiLetter(b) || (a | 0x20) != (b | 0x20)))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Reads an identifier: bare, or quoted with <c>"…"</c>, <c>[…]</c>, <c>`…`</c> or <c>'…'</c> (doubled quotes escape).</summary>

@@ -23,5 +23,11 @@ public sealed partial class SqliteChangeCapture
 
         [LoggerMessage(6, LogLevel.Warning, "PRAGMA table_xinfo for table '{Table}' returned {Found} columns but the row has {Count}; missing names are generated.", EventName = "ColumnCountMismatch")]
         public static partial void ColumnCountMismatch(ILogger logger, string table, int found, int count);
+
+        [LoggerMessage(7, LogLevel.Warning, "A transaction's buffered row images exceeded {MaxBufferedBytes} bytes; its changes are reported to readers as lost when it commits.", EventName = "TransactionTooLarge")]
+        public static partial void TransactionTooLarge(ILogger logger, long maxBufferedBytes);
+
+        [LoggerMessage(8, LogLevel.Warning, "A committed {Kind} on table '{Table}' could not be published whole and is reported to readers as lost.", EventName = "ChangeLost")]
+        public static partial void ChangeLost(ILogger logger, string table, ChangeKind kind);
     }
 }

@@ -20,10 +20,11 @@ namespace HeliosNano.Realtime.Sqlite;
 /// <remarks>
 /// <para>
 /// <b>What is captured.</b> Every INSERT, UPDATE and DELETE on a table of the connection's <c>main</c> database, whatever
-/// SQL issued it (multi-row statements, <c>INSERT … SELECT</c>, upserts, changes made by triggers), through SQLite's
-/// pre-update hook, which sees each row with its before and after images. Tables named <c>sqlite_*</c> are skipped.
-/// When nobody watches a table (<see cref="ChangeTable.IsWatched"/>), the hook stops after that check: no value is read
-/// and nothing is buffered (<see cref="RowsSkipped"/> counts those rows, <see cref="RowsSerialized"/> the others).
+/// SQL issued it (multi-row statements, <c>INSERT … SELECT</c>, upserts, changes made by triggers, also INSTEAD OF
+/// triggers of views), through SQLite's pre-update hook, which sees each row with its before and after images. Tables
+/// named <c>sqlite_*</c> and the shadow tables of virtual tables are skipped. When nobody watches a table
+/// (<see cref="ChangeTable.IsWatched"/>), the hook stops after that check: no value is read and nothing is buffered
+/// (<see cref="RowsSkipped"/> counts those rows, <see cref="RowsSerialized"/> the others).
 /// </para>
 /// <para>
 /// <b>When it is published.</b> Changes are buffered per transaction and handed to the notifier, in statement order,
@@ -35,26 +36,45 @@ namespace HeliosNano.Realtime.Sqlite;
 /// still open. A commit that leaves the transaction open (SQLITE_BUSY on COMMIT) publishes nothing yet.
 /// </para>
 /// <para>
-/// <b>What is dropped.</b> A transaction that ends without a commit (ROLLBACK, an error, a rollback by SQLite) drops its
-/// changes; it is seen through the rollback hook and, because <see cref="SqliteTransaction"/> takes over that hook while
-/// it is open, also from the transaction state when a statement finishes. A statement that fails inside a transaction
-/// (SQLite undoes just that statement) drops just its changes: seen as a finished statement with changes buffered and
-/// <c>sqlite3_changes()</c> = 0. Savepoints are tracked from the statement text: <c>ROLLBACK TO x</c> drops the changes
-/// made since <c>SAVEPOINT x</c> and keeps the earlier ones; <c>RELEASE x</c> keeps them all.
+/// <b>What is dropped.</b> Only what SQLite undid. A transaction that ends without a commit (ROLLBACK, an error, a
+/// rollback by SQLite) drops its changes; it is seen through the rollback hook and, because <see cref="SqliteTransaction"/>
+/// takes over that hook while it is open, also from the transaction state when a statement finishes. A statement that
+/// fails inside a transaction with ABORT (the default, and <c>RAISE(ABORT)</c>) is undone by SQLite back to where it
+/// began, without any hook: when a statement that can write halts, the capture takes a non-zero <c>sqlite3_changes()</c>
+/// of that DML statement as proof that it stood, and otherwise reads the last buffered change back from the table (by
+/// rowid, or primary key for WITHOUT ROWID tables). So OR FAIL keeps its earlier rows, and the writes of BEFORE and
+/// INSTEAD OF triggers stand when the row itself is ignored (<c>INSERT OR IGNORE</c>, <c>DO NOTHING</c>,
+/// <c>RAISE(IGNORE)</c>). Read-only statements (an open <see cref="SqliteDataReader"/>) never drop anything. Savepoints
+/// are tracked from the statement text, following SQLite's rules (names match with ASCII-only case folding, a RELEASE
+/// SQLite refused changes nothing): <c>ROLLBACK TO x</c> drops the changes made since <c>SAVEPOINT x</c> and keeps the
+/// earlier ones; <c>RELEASE x</c> keeps them all. Any rollback, ROLLBACK TO or DDL statement makes the capture re-read
+/// column metadata, as SQLite reuses the schema version numbers a rollback gave back.
 /// </para>
 /// <para>
-/// <b>Known limits.</b> A COMMIT issued by <see cref="SqliteTransaction.Commit"/> that passes the commit hook and then
-/// fails with an I/O error is published (that method clears the rollback hook before committing, so the failure is
-/// invisible). A statement reset before it ran to completion (for example an <c>INSERT … RETURNING</c> read with
-/// <c>ExecuteScalar</c> in autocommit mode) commits after its "finished" event; that commit is published from the
-/// commit hook itself. Changes captured before a subscription started are published only if the table was watched
-/// when the row changed. The capture owns the connection's pre-update, commit and trace hooks (and the rollback hook
-/// outside transactions): do not set them elsewhere. Tables in attached or temp databases are not captured, nor the
-/// rows <c>CREATE TABLE … AS SELECT</c> writes (SQLite does not call the pre-update hook for them). VIRTUAL generated
-/// columns are reported as <c>null</c> (they are not stored in the row). A statement that changes no row itself while its
-/// BEFORE trigger changed others (<c>RAISE(IGNORE)</c>) looks failed (<c>sqlite3_changes()</c> = 0), so those trigger
-/// changes are dropped. Dispose the capture before closing the connection: closing stops the capture but cannot remove
-/// the hooks from a native connection that went back to the pool (they then do nothing).
+/// <b>What is reported lost.</b> A committed change that cannot be published whole is never skipped silently: every reader
+/// that watches its table and kind counts it as missed (<see cref="ChangesLost"/>). That covers a row whose record cannot
+/// be built, a transaction whose images exceed <see cref="SqliteChangeCaptureOptions.MaxBufferedBytes"/> (one lost marker
+/// per table and kind it changed; none of its rows is published), and writes through <c>sqlite3_blob_write</c>
+/// (<see cref="SqliteBlob"/>) that commit in autocommit mode. SQLite reports a blob write as a DELETE of a row that stays,
+/// without the new bytes: it is never published as a DELETE. Inside a transaction the row is read back before the next
+/// statement (the COMMIT at the latest) and published as an UPDATE with its old and new images; in autocommit mode the
+/// commit comes when the blob is closed, where no query may run, so it is reported as lost.
+/// </para>
+/// <para>
+/// <b>Known limits.</b> A COMMIT issued by <see cref="SqliteTransaction.Commit"/>
+/// that passes the commit hook and then fails with an I/O error is published (that method clears the rollback hook
+/// before committing, so the failure is invisible). A statement reset before it ran to completion (for example an
+/// <c>INSERT … RETURNING</c> read with <c>ExecuteScalar</c> in autocommit mode) commits after its "finished" event; that
+/// commit is published from the commit hook itself. Changes captured before a subscription started are published only if
+/// the table was watched when the row changed. Start the capture outside a transaction (it throws otherwise). The
+/// capture owns the connection's pre-update, commit and trace hooks (and the rollback hook outside transactions): do not
+/// set them elsewhere. Not captured: tables in attached or temp databases, virtual tables, the rows
+/// <c>CREATE TABLE … AS SELECT</c> writes (SQLite does not call the pre-update hook for them), pages written by a backup,
+/// restore or <c>sqlite3_deserialize</c> into the connection, and the rows a DROP TABLE removes unless foreign keys are on
+/// (then SQLite deletes them first and each is published as a DELETE). VIRTUAL generated columns are reported as
+/// <c>null</c> (they are not stored in the row). Dispose the capture before closing the connection: closing stops the
+/// capture but cannot remove the hooks from a native connection that went back to the pool (they then do nothing). The
+/// package README has the costs of watched large rows and statements.
 /// </para>
 /// <para>
 /// <b>Threads.</b> SQLite runs the hooks on the thread executing the statement, under the connection's mutex, so the
@@ -68,10 +88,40 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
     /// <summary>Which capture owns which native connection: a second capture on one connection would silently replace the first's hooks.</summary>
     private static readonly ConcurrentDictionary<nint, SqliteChangeCapture> s_active = new();
 
+    /// <summary>
+    /// The hooks' context values: a number per capture, looked up here, rather than a GCHandle. Hooks left on a pooled
+    /// or closed native connection then find nothing and return, and nothing has to be freed later (a GCHandle that a
+    /// stale hook may still pass back could never be freed).
+    /// </summary>
+    private static readonly ConcurrentDictionary<nint, SqliteChangeCapture> s_contexts = new();
+
+    /// <summary>
+    /// Context numbers start here (an unlikely pointer value) and only grow, so that a hook left by an earlier capture of
+    /// this package is recognised as ours (no "replaced by other code" warning).
+    /// </summary>
+    private const long FirstContext = 0x4E48_0000;
+
+    private static long s_lastContext = FirstContext;
+
     private static readonly ChangeRowWriter<RowRef> s_writeRow = WriteRow;
+
+    /// <summary>SQLite's names for the rowid; a column may take one, never all three.</summary>
+    private static readonly string[] s_rowIdNames = ["rowid", "_rowid_", "oid"];
 
     private const int Capturing = 0;
     private const int Stopped = 1;
+
+    /// <summary>The <see cref="CapturedValue.Type"/> of a VIRTUAL generated column, which the row does not store (written as null).</summary>
+    private const int NotStored = 0;
+
+    /// <summary>
+    /// Text longer than this is written into the record in segments (Utf8JsonWriter refuses a single string value of more
+    /// than about 166 million bytes, and one segment call needs no copy of the whole value).
+    /// </summary>
+    private const int TextSegmentThreshold = 64 * 1024;
+
+    /// <summary>Blob bytes hex-encoded per segment: 16 KiB of hex on the stack, so no string of the whole value is built.</summary>
+    private const int HexChunk = 8 * 1024;
 
     // Arena sizes past which a finished transaction's buffers are dropped instead of kept for reuse: one huge
     // transaction should not pin its memory for the connection's lifetime.
@@ -89,7 +139,8 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
     private readonly TimeProvider? _timeProvider;
     private readonly bool _numericAsString;
     private readonly nint _db;
-    private readonly GCHandle _self;
+    private readonly nint _context;
+    private readonly long _maxBufferedBytes;
 
     private readonly Dictionary<string, TableState> _tablesByName = new(StringComparer.Ordinal);
     private readonly Dictionary<nint, TableState> _tablesByPointer = [];
@@ -103,6 +154,18 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
 
     private readonly List<Savepoint> _savepoints = [];
     private readonly List<RunningStatement> _statements = [];
+
+    /// <summary>
+    /// Set once the transaction's images outgrew <see cref="SqliteChangeCaptureOptions.MaxBufferedBytes"/>: the buffer was
+    /// dropped and only which tables and kinds changed is kept, in <see cref="_lost"/>, to report as lost at commit.
+    /// </summary>
+    private bool _overflowed;
+    private readonly List<(TableState Table, ChangeKind Kind)> _lost = [];
+
+    /// <summary>The buffered change a statement-outcome look-up compares with the table, and what it found.</summary>
+    private PendingChange _lookup;
+    private bool _lookupFound;
+    private bool _lookupMatches;
 
     /// <summary>The commit hook ran and the outcome is not yet known.</summary>
     private bool _commitSeen;
@@ -125,6 +188,7 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
     private long _transactionsCommitted;
     private long _transactionsRolledBack;
     private long _errors;
+    private long _changesLost;
 
     internal SqliteChangeCapture(SqliteConnection connection, ChangeNotifier notifier, SqliteChangeCaptureOptions options)
     {
@@ -134,21 +198,29 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         _logger = options.Logger ?? NullLogger.Instance;
         _timeProvider = options.TimeProvider;
         _numericAsString = options.NumericAsString;
+        _maxBufferedBytes = options.MaxBufferedBytes;
 
         string library = SQLitePCL.raw.GetNativeLibraryName();
         SqliteNative.EnsureLoaded(library);
         _db = connection.Handle?.DangerousGetHandle() ?? throw new InvalidOperationException("The connection has no native handle.");
+        if (SqliteNative.GetAutocommit(_db) == 0)
+        {
+            // Started mid-transaction, the capture would miss the changes (and savepoints) made before it and could not
+            // tell what a ROLLBACK TO undoes; it would also take over the rollback hook a SqliteTransaction relies on.
+            throw new InvalidOperationException("The connection has an open transaction; call CaptureChanges before BEGIN (or after the transaction ends).");
+        }
+
         if (!s_active.TryAdd(_db, this))
         {
             throw new InvalidOperationException("This connection already has a change capture; dispose it before starting another.");
         }
 
-        _self = GCHandle.Alloc(this);
-        nint context = GCHandle.ToIntPtr(_self);
-        CheckPrevious(SqliteNative.PreUpdateHook(_db, &OnPreUpdate, context), "pre-update");
-        CheckPrevious(SqliteNative.CommitHook(_db, &OnCommit, context), "commit");
-        SqliteNative.RollbackHook(_db, &OnRollback, context);
-        SqliteNative.TraceV2(_db, SqliteNative.TraceStatement | SqliteNative.TraceProfile, &OnTrace, context);
+        _context = (nint)Interlocked.Increment(ref s_lastContext);
+        s_contexts[_context] = this;
+        CheckPrevious(SqliteNative.PreUpdateHook(_db, &OnPreUpdate, _context), "pre-update");
+        CheckPrevious(SqliteNative.CommitHook(_db, &OnCommit, _context), "commit");
+        SqliteNative.RollbackHook(_db, &OnRollback, _context);
+        SqliteNative.TraceV2(_db, SqliteNative.TraceStatement | SqliteNative.TraceProfile, &OnTrace, _context);
         connection.StateChange += OnStateChange;
         Log.CaptureStarted(_logger, connection.DataSource, library, Schema);
     }
@@ -162,13 +234,13 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
     /// <summary>Gets how many changes were handed to the notifier and published (watched when their transaction committed).</summary>
     public long ChangesPublished => Volatile.Read(ref _changesPublished);
 
-    /// <summary>Gets how many buffered changes were dropped: rolled back, undone by <c>ROLLBACK TO</c>, or made by a failed statement.</summary>
+    /// <summary>Gets how many buffered changes were dropped: rolled back, undone by <c>ROLLBACK TO</c>, or undone with a failed statement.</summary>
     public long ChangesDiscarded => Volatile.Read(ref _changesDiscarded);
 
     /// <summary>Gets how many row changes had their values read and buffered (their table was watched).</summary>
     public long RowsSerialized => Volatile.Read(ref _rowsSerialized);
 
-    /// <summary>Gets how many row changes the hook skipped after the watch check (unwatched, <c>sqlite_*</c> or not in <c>main</c>).</summary>
+    /// <summary>Gets how many row changes the hook skipped after the watch check (unwatched, <c>sqlite_*</c>, shadow tables, not in <c>main</c>, or the notifier completed).</summary>
     public long RowsSkipped => Volatile.Read(ref _rowsSkipped);
 
     /// <summary>Gets how many write transactions committed on the connection while capturing.</summary>
@@ -180,6 +252,14 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
     /// <summary>Gets how many exceptions the native callbacks caught (each is logged when a logger was given).</summary>
     public long Errors => Interlocked.Read(ref _errors);
 
+    /// <summary>
+    /// Gets how many committed changes of watched tables could not be published whole and were reported to readers as lost instead
+    /// (<see cref="ChangeNotifier.NotifyLost(ChangeTable, ChangeKind, DateTimeOffset?)"/>): blob writes through <c>sqlite3_blob_write</c> committed in
+    /// autocommit mode, rows whose record could not be built, and the tables and kinds of a transaction larger than
+    /// <see cref="SqliteChangeCaptureOptions.MaxBufferedBytes"/>.
+    /// </summary>
+    public long ChangesLost => Volatile.Read(ref _changesLost);
+
     /// <summary>Stops capturing: removes the hooks from the connection (changes of a transaction still open are not published).</summary>
     public void Dispose()
     {
@@ -190,7 +270,8 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
 
         _connection.StateChange -= OnStateChange;
         s_active.TryRemove(new KeyValuePair<nint, SqliteChangeCapture>(_db, this));
-        GCHandle self = _self;
+        // From here on every hook that still carries our context finds no capture and returns.
+        s_contexts.TryRemove(new KeyValuePair<nint, SqliteChangeCapture>(_context, this));
         if (_connection.State == ConnectionState.Open && _connection.Handle?.DangerousGetHandle() == _db)
         {
             SqliteNative.PreUpdateHook(_db, null, 0);
@@ -198,22 +279,13 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             SqliteNative.TraceV2(_db, 0, null, 0);
             if (SqliteNative.GetAutocommit(_db) != 0)
             {
+                // Inside a transaction the rollback hook may belong to SqliteTransaction now: leave it alone.
                 SqliteNative.RollbackHook(_db, null, 0);
-                self.Free();
-            }
-            else
-            {
-                // Inside a transaction the rollback hook may belong to SqliteTransaction now: leave it alone and make
-                // ours, if it is still set, a no-op (the handle outlives us; a freed handle would crash the callback).
-                self.Target = null;
             }
         }
-        else
-        {
-            // The native connection may be closed already, or back in the pool with our hooks still set: never touch
-            // it; the hooks find no target and return.
-            self.Target = null;
-        }
+
+        // Otherwise the native connection may be closed already, or back in the pool with our hooks still set: never
+        // touch it; the hooks find no capture and return.
 
         Log.CaptureStopped(_logger, ChangesPublished, TransactionsCommitted);
     }
@@ -232,7 +304,9 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
 
     private void CheckPrevious(nint previousContext, string hook)
     {
-        if (previousContext != 0)
+        // A context of an earlier capture of this package (stale hooks on a pooled native connection) is not "other code".
+        bool ours = previousContext > FirstContext && previousContext <= (nint)Volatile.Read(ref s_lastContext);
+        if (previousContext != 0 && !ours)
         {
             Log.HookReplaced(_logger, hook);
         }
@@ -245,7 +319,7 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
     {
         if (Target(context) is SqliteChangeCapture capture)
         {
-            capture.HandlePreUpdate(op, databaseName, tableName);
+            capture.HandlePreUpdate(op, databaseName, tableName, op == SqliteNative.OpDelete ? key1 : key2);
         }
     }
 
@@ -266,21 +340,11 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         return 0;
     }
 
-    private static SqliteChangeCapture? Target(nint context)
-    {
-        try
-        {
-            return GCHandle.FromIntPtr(context).Target as SqliteChangeCapture;
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
+    private static SqliteChangeCapture? Target(nint context) => s_contexts.TryGetValue(context, out SqliteChangeCapture? capture) ? capture : null;
 
     // ---------------------------------------------------------------- pre-update: capture one row
 
-    private void HandlePreUpdate(int op, byte* databaseName, byte* tableName)
+    private void HandlePreUpdate(int op, byte* databaseName, byte* tableName, long rowId)
     {
         try
         {
@@ -296,8 +360,9 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             }
 
             TableState table = GetTableState(tableName);
-            // The only per-row work for a table nobody watches: the look-up above and this check.
-            if (table.ChangeTable is not { IsWatched: true })
+            // The only per-row work for a table nobody watches: the look-up above and this check. A completed notifier
+            // publishes nothing more, so nothing is read for it either, even while readers are still registered.
+            if (table.ChangeTable is not { IsWatched: true } || _notifier.IsCompleted)
             {
                 _rowsSkipped++;
                 return;
@@ -315,7 +380,13 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
                 return;
             }
 
-            CaptureRow(table, kind);
+            if (kind == ChangeKind.Delete && SqliteNative.PreUpdateBlobWrite(_db) >= 0)
+            {
+                CaptureBlobWrite(table, rowId);
+                return;
+            }
+
+            CaptureRow(table, kind, rowId);
         }
         catch (Exception ex)
         {
@@ -335,7 +406,9 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         string text = Encoding.UTF8.GetString(name);
         if (!_tablesByName.TryGetValue(text, out TableState? table))
         {
-            bool isInternal = text.StartsWith("sqlite_", StringComparison.OrdinalIgnoreCase);
+            // sqlite_* tables are SQLite's own; shadow tables hold a virtual table's data (FTS5, R-Tree) in an internal
+            // format: neither is a change of application data.
+            bool isInternal = text.StartsWith("sqlite_", StringComparison.OrdinalIgnoreCase) || IsShadowTable(text);
             table = new TableState(text, name.ToArray(), isInternal ? null : _notifier.GetTable(Schema, text));
             _tablesByName.Add(text, table);
         }
@@ -349,8 +422,14 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         return table;
     }
 
-    private void CaptureRow(TableState table, ChangeKind kind)
+    private void CaptureRow(TableState table, ChangeKind kind, long rowId)
     {
+        if (_overflowed)
+        {
+            AddLost(table, kind); // the transaction is past the buffer limit: only remember what to report
+            return;
+        }
+
         int count = SqliteNative.PreUpdateCount(_db);
         TableMetadata metadata = GetMetadata(table, count);
         int valueMark = _valueCount;
@@ -359,24 +438,28 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         {
             int oldStart = -1;
             int newStart = -1;
+            bool buffered = true;
             if (kind != ChangeKind.Insert)
             {
                 oldStart = _valueCount;
-                ReadValues(count, old: true);
+                buffered = ReadValues(count, old: true);
             }
 
-            if (kind != ChangeKind.Delete)
+            if (buffered && kind != ChangeKind.Delete)
             {
                 newStart = _valueCount;
-                ReadValues(count, old: false);
+                buffered = ReadValues(count, old: false);
             }
 
-            if (_changeCount == _changes.Length)
+            if (!buffered)
             {
-                Array.Resize(ref _changes, _changes.Length * 2);
+                _valueCount = valueMark;
+                _byteCount = byteMark;
+                Overflow(table, kind);
+                return;
             }
 
-            _changes[_changeCount++] = new PendingChange(table, metadata, kind, oldStart, newStart, count, valueMark, byteMark);
+            BufferChange(new PendingChange(table, metadata, kind, oldStart, newStart, count, valueMark, byteMark, rowId, Lost: false));
             _rowsSerialized++;
         }
         catch
@@ -387,11 +470,204 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         }
     }
 
-    private void ReadValues(int count, bool old)
+    /// <summary>
+    /// A <c>sqlite3_blob_write</c> (SqliteBlob): SQLite reports it as a DELETE of the row, which stays, before the bytes
+    /// are written, and does not say which ones. It is buffered as an UPDATE with the old image and no new one; the new
+    /// image is read from the table at the next moment SQLite allows a query (the next blob write to another row, or the
+    /// next statement, such as the COMMIT of the transaction). A blob write that commits before that (in autocommit mode
+    /// the commit comes from closing the blob, where no query may run) is reported to readers as lost. A stream written
+    /// in chunks calls the hook per chunk: consecutive writes to one row are one change.
+    /// </summary>
+    private void CaptureBlobWrite(TableState table, long rowId)
     {
-        if (_valueCount + count > _values.Length)
+        if (_changeCount > 0 && _changes[_changeCount - 1] is { Lost: true } previous && previous.Table == table && previous.RowId == rowId)
         {
-            Array.Resize(ref _values, Math.Max(_values.Length * 2, _valueCount + count));
+            return;
+        }
+
+        ResolveBlobWrite(); // the previous row's blob is written by now
+        if (_overflowed)
+        {
+            AddLost(table, ChangeKind.Update);
+            return;
+        }
+
+        int count = SqliteNative.PreUpdateCount(_db);
+        TableMetadata metadata = GetMetadata(table, count);
+        int valueMark = _valueCount;
+        int byteMark = _byteCount;
+        if (!ReadValues(count, old: true))
+        {
+            _valueCount = valueMark;
+            _byteCount = byteMark;
+            Overflow(table, ChangeKind.Update);
+            return;
+        }
+
+        BufferChange(new PendingChange(table, metadata, ChangeKind.Update, valueMark, -1, count, valueMark, byteMark, rowId, Lost: true));
+        _rowsSerialized++;
+    }
+
+    /// <summary>Reads the new image of a buffered blob write (the last buffered change) from the table, making it a whole UPDATE.</summary>
+    private void ResolveBlobWrite()
+    {
+        if (_changeCount == 0 || _changes[_changeCount - 1] is not { Lost: true } change || change.Metadata.LookupSql is not byte[] sql)
+        {
+            return;
+        }
+
+        int valueMark = _valueCount;
+        int byteMark = _byteCount;
+        _lookup = change;
+        _lookupFound = false;
+        _lookupMatches = true; // becomes false if a value does not fit the buffer
+        try
+        {
+            RunInternalQuery(sql, static (statement, self) => self.CopyLookupRow(statement), static (statement, self) => self.BindLookupKey(statement));
+        }
+        catch (InvalidOperationException)
+        {
+            _lookupFound = false;
+        }
+        finally
+        {
+            _lookup = default;
+        }
+
+        if (!_lookupFound || !_lookupMatches || _valueCount - valueMark != change.ColumnCount)
+        {
+            _valueCount = valueMark; // stays lost: reported as such at commit
+            _byteCount = byteMark;
+            return;
+        }
+
+        _changes[_changeCount - 1] = change with { NewStart = valueMark, Lost = false };
+    }
+
+    private void CopyLookupRow(nint statement)
+    {
+        PendingChange change = _lookup;
+        if (_lookupFound || SqliteNative.ColumnCount(statement) != change.ColumnCount || BufferedBytes(0, change.ColumnCount) > _maxBufferedBytes
+            || !TryGrow(ref _values, (long)_valueCount + change.ColumnCount))
+        {
+            _lookupMatches = false;
+            return;
+        }
+
+        _lookupFound = true;
+        for (int i = 0; i < change.ColumnCount && _lookupMatches; i++)
+        {
+            int type = SqliteNative.ColumnType(statement, i);
+            CapturedValue value = default;
+            if (_values[change.OldStart + i].Type == NotStored)
+            {
+                value = new CapturedValue(NotStored, 0, 0, 0, 0); // as the hook reports it: not part of the row
+            }
+            else if (type == SqliteNative.TypeInteger)
+            {
+                value = new CapturedValue(type, SqliteNative.ColumnInt64(statement, i), 0, 0, 0);
+            }
+            else if (type == SqliteNative.TypeFloat)
+            {
+                value = new CapturedValue(type, 0, SqliteNative.ColumnDouble(statement, i), 0, 0);
+            }
+            else if (type is SqliteNative.TypeText or SqliteNative.TypeBlob)
+            {
+                byte* source = type == SqliteNative.TypeText ? SqliteNative.ColumnText(statement, i) : SqliteNative.ColumnBlob(statement, i);
+                _lookupMatches = TryCopyBytes(type, source, SqliteNative.ColumnBytes(statement, i), out value);
+            }
+            else
+            {
+                value = new CapturedValue(SqliteNative.TypeNull, 0, 0, 0, 0);
+            }
+
+            _values[_valueCount++] = value;
+        }
+    }
+
+    private void BufferChange(PendingChange change)
+    {
+        if (_overflowed)
+        {
+            AddLost(change.Table, change.Kind);
+            return;
+        }
+
+        if (!TryGrow(ref _changes, _changeCount + 1L))
+        {
+            Overflow(change.Table, change.Kind);
+            return;
+        }
+
+        _changes[_changeCount++] = change;
+    }
+
+    /// <summary>
+    /// The transaction cannot be buffered whole: drop every buffered image (their memory is released now) and keep only
+    /// which tables and kinds changed, to report them as lost if the transaction commits. Publishing the part that fit
+    /// would hand readers a transaction with rows silently missing.
+    /// </summary>
+    private void Overflow(TableState table, ChangeKind kind)
+    {
+        for (int i = 0; i < _changeCount; i++)
+        {
+            AddLost(_changes[i].Table, _changes[i].Kind);
+        }
+
+        AddLost(table, kind);
+        _overflowed = true;
+        _changeCount = 0;
+        _valueCount = 0;
+        _byteCount = 0;
+        _changes = new PendingChange[16];
+        _values = new CapturedValue[64];
+        _bytes = new byte[1024];
+        Log.TransactionTooLarge(_logger, _maxBufferedBytes);
+    }
+
+    private void AddLost(TableState table, ChangeKind kind)
+    {
+        if (!_lost.Contains((table, kind)))
+        {
+            _lost.Add((table, kind));
+        }
+    }
+
+    /// <summary>Grows <paramref name="array"/> to hold <paramref name="needed"/> elements: doubling (64-bit arithmetic), never past <see cref="Array.MaxLength"/>.</summary>
+    /// <returns><see langword="false"/> when that many elements cannot be held in one array (or the memory is not there).</returns>
+    private static bool TryGrow<T>(ref T[] array, long needed)
+    {
+        if (needed <= array.Length)
+        {
+            return true;
+        }
+
+        if (needed > Array.MaxLength)
+        {
+            return false;
+        }
+
+        long size = Math.Min(Math.Max(array.LongLength * 2, needed), Array.MaxLength);
+        try
+        {
+            Array.Resize(ref array, (int)size);
+            return true;
+        }
+        catch (OutOfMemoryException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>What the buffered images take: the byte arena plus the value slots.</summary>
+    private long BufferedBytes(long extraBytes, long extraValues) =>
+        _byteCount + extraBytes + ((_valueCount + extraValues) * Unsafe.SizeOf<CapturedValue>());
+
+    private bool ReadValues(int count, bool old)
+    {
+        if (BufferedBytes(0, count) > _maxBufferedBytes || !TryGrow(ref _values, (long)_valueCount + count))
+        {
+            return false;
         }
 
         for (int i = 0; i < count; i++)
@@ -400,8 +676,8 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             int rc = old ? SqliteNative.PreUpdateOld(_db, i, &value) : SqliteNative.PreUpdateNew(_db, i, &value);
             if (rc == SqliteNative.SqliteRange)
             {
-                // A VIRTUAL generated column: computed on read, not stored in the row the hook sees.
-                _values[_valueCount++] = new CapturedValue(SqliteNative.TypeNull, 0, 0, 0, 0);
+                // A VIRTUAL generated column: computed on read, not stored in the row the hook sees (written as null).
+                _values[_valueCount++] = new CapturedValue(NotStored, 0, 0, 0, 0);
                 continue;
             }
 
@@ -411,23 +687,42 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             }
 
             int type = SqliteNative.ValueType(value);
-            _values[_valueCount++] = type switch
+            CapturedValue captured;
+            switch (type)
             {
-                SqliteNative.TypeInteger => new CapturedValue(type, SqliteNative.ValueInt64(value), 0, 0, 0),
-                SqliteNative.TypeFloat => new CapturedValue(type, 0, SqliteNative.ValueDouble(value), 0, 0),
-                // text before bytes: sqlite3_value_bytes then reports the length of that UTF-8 text
-                SqliteNative.TypeText => CopyBytes(type, SqliteNative.ValueText(value), SqliteNative.ValueBytes(value)),
-                SqliteNative.TypeBlob => CopyBytes(type, SqliteNative.ValueBlob(value), SqliteNative.ValueBytes(value)),
-                _ => new CapturedValue(SqliteNative.TypeNull, 0, 0, 0, 0),
-            };
+                case SqliteNative.TypeInteger:
+                    captured = new CapturedValue(type, SqliteNative.ValueInt64(value), 0, 0, 0);
+                    break;
+                case SqliteNative.TypeFloat:
+                    captured = new CapturedValue(type, 0, SqliteNative.ValueDouble(value), 0, 0);
+                    break;
+                case SqliteNative.TypeText:
+                case SqliteNative.TypeBlob:
+                    // text before bytes: sqlite3_value_bytes then reports the length of that UTF-8 text
+                    byte* source = type == SqliteNative.TypeText ? SqliteNative.ValueText(value) : SqliteNative.ValueBlob(value);
+                    if (!TryCopyBytes(type, source, SqliteNative.ValueBytes(value), out captured))
+                    {
+                        return false;
+                    }
+
+                    break;
+                default:
+                    captured = new CapturedValue(SqliteNative.TypeNull, 0, 0, 0, 0);
+                    break;
+            }
+
+            _values[_valueCount++] = captured;
         }
+
+        return true;
     }
 
-    private CapturedValue CopyBytes(int type, byte* source, int length)
+    private bool TryCopyBytes(int type, byte* source, int length, out CapturedValue value)
     {
-        if (_byteCount + length > _bytes.Length)
+        value = default;
+        if (BufferedBytes(length, 0) > _maxBufferedBytes || !TryGrow(ref _bytes, (long)_byteCount + length))
         {
-            Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _byteCount + length));
+            return false;
         }
 
         int offset = _byteCount;
@@ -437,7 +732,8 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         }
 
         _byteCount += length;
-        return new CapturedValue(type, 0, 0, offset, length);
+        value = new CapturedValue(type, 0, 0, offset, length);
+        return true;
     }
 
     // ---------------------------------------------------------------- column metadata
@@ -463,15 +759,42 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             return metadata;
         }
 
-        (ChangeColumn[] columns, string[] declaredTypes) = ReadColumns(table.Name, count);
-        if (metadata is null || !columns.AsSpan().SequenceEqual(metadata.Columns) || !declaredTypes.AsSpan().SequenceEqual(metadata.DeclaredTypes))
+        (ChangeColumn[] columns, string[] declaredTypes, byte[]? lookupSql, int[]? lookupKey) = ReadColumns(table.Name, count);
+        if (metadata is null || !columns.AsSpan().SequenceEqual(metadata.Columns) || !declaredTypes.AsSpan().SequenceEqual(metadata.DeclaredTypes)
+            || !ReferenceEquals(lookupSql, metadata.LookupSql) && (lookupSql is null || metadata.LookupSql is null || !lookupSql.AsSpan().SequenceEqual(metadata.LookupSql)))
         {
-            metadata = new TableMetadata(columns, declaredTypes, _numericAsString);
+            metadata = new TableMetadata(columns, declaredTypes, _numericAsString, lookupSql, lookupKey);
         }
 
         table.Metadata = metadata;
         table.MetadataGeneration = _metadataGeneration;
         return metadata;
+    }
+
+    /// <summary>
+    /// Forgets every table's cached columns: called after anything that may have undone DDL (a rollback, ROLLBACK TO, an
+    /// undone statement) and after DDL. SQLite then hands out the same schema_version again for a different schema.
+    /// </summary>
+    private void InvalidateMetadata()
+    {
+        _schemaVersion = long.MinValue;
+        _metadataGeneration++;
+    }
+
+    private bool IsShadowTable(string tableName)
+    {
+        _queryResult = 0;
+        string sql = $"SELECT type = 'shadow' FROM pragma_table_list('{tableName.Replace("'", "''", StringComparison.Ordinal)}') WHERE schema = 'main'";
+        try
+        {
+            RunInternalQuery(Encoding.UTF8.GetBytes(sql), static (statement, self) => self._queryResult = SqliteNative.ColumnInt64(statement, 0));
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // PRAGMA table_list needs SQLite 3.37; an older library has the shadow tables published
+        }
+
+        return _queryResult != 0;
     }
 
     private long ReadSchemaVersion()
@@ -481,11 +804,12 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         return _queryResult;
     }
 
-    private (ChangeColumn[] Columns, string[] DeclaredTypes) ReadColumns(string tableName, int count)
+    private (ChangeColumn[] Columns, string[] DeclaredTypes, byte[]? LookupSql, int[]? LookupKey) ReadColumns(string tableName, int count)
     {
         // The session extension that ships with SQLite reads table_info from inside its pre-update hook the same way:
         // a read-only query on the connection, inside the transaction that is already open.
-        string sql = $"SELECT name, type, pk FROM pragma_table_xinfo('{tableName.Replace("'", "''", StringComparison.Ordinal)}', 'main')";
+        string quotedName = tableName.Replace("'", "''", StringComparison.Ordinal);
+        string sql = $"SELECT name, type, pk FROM pragma_table_xinfo('{quotedName}', 'main')";
         var rows = new List<(string Name, string Type, long Pk)>();
         RunInternalQuery(Encoding.UTF8.GetBytes(sql), (statement, _) =>
             rows.Add((SqliteNative.GetString(statement, 0) ?? string.Empty, SqliteNative.GetString(statement, 1) ?? string.Empty, SqliteNative.ColumnInt64(statement, 2))));
@@ -523,15 +847,65 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             Log.ColumnsRead(_logger, tableName, string.Join(", ", columns.Select(c => $"{c.Name} {c.TypeName}")));
         }
 
-        return (columns, declaredTypes);
+        if (rows.Count != count)
+        {
+            return (columns, declaredTypes, null, null); // the names are not trustworthy enough to look a row up by
+        }
+
+        _queryResult = 0;
+        try
+        {
+            RunInternalQuery(Encoding.UTF8.GetBytes($"SELECT wr FROM pragma_table_list('{quotedName}') WHERE schema = 'main'"),
+                static (statement, self) => self._queryResult = SqliteNative.ColumnInt64(statement, 0));
+        }
+        catch (InvalidOperationException)
+        {
+            // PRAGMA table_list needs SQLite 3.37: taken as a rowid table; for a WITHOUT ROWID one the look-up then fails
+            // to prepare and its changes are kept
+        }
+
+        (byte[] lookupSql, int[]? lookupKey) = BuildLookup(tableName, rows.ConvertAll(r => (r.Name, r.Pk)), withoutRowId: _queryResult != 0);
+        return (columns, declaredTypes, lookupSql, lookupKey);
     }
 
-    private void RunInternalQuery(ReadOnlySpan<byte> sql, Action<nint, SqliteChangeCapture> onRow)
+    /// <summary>
+    /// Builds the query that reads one row back by its key, to check whether a buffered change still stands: by rowid
+    /// (bound from the pre-update hook's key), or for a WITHOUT ROWID table by its primary key columns (bound from the image).
+    /// </summary>
+    private static (byte[] Sql, int[]? Key) BuildLookup(string tableName, List<(string Name, long Pk)> columns, bool withoutRowId)
+    {
+        static string Quote(string identifier) => string.Concat("\"", identifier.Replace("\"", "\"\"", StringComparison.Ordinal), "\"");
+
+        var sql = new StringBuilder("SELECT ");
+        for (int i = 0; i < columns.Count; i++)
+        {
+            sql.Append(i == 0 ? string.Empty : ", ").Append(Quote(columns[i].Name));
+        }
+
+        sql.Append(" FROM main.").Append(Quote(tableName)).Append(" WHERE ");
+        if (!withoutRowId)
+        {
+            // A column may be named rowid: then one of SQLite's other names for the rowid still means the rowid.
+            string rowId = s_rowIdNames.First(alias => !columns.Exists(c => c.Name.Equals(alias, StringComparison.OrdinalIgnoreCase)));
+            sql.Append(rowId).Append(" = ?1");
+            return (Encoding.UTF8.GetBytes(sql.ToString()), null);
+        }
+
+        int[] key = [.. Enumerable.Range(0, columns.Count).Where(i => columns[i].Pk > 0).OrderBy(i => columns[i].Pk)];
+        for (int k = 0; k < key.Length; k++)
+        {
+            sql.Append(k == 0 ? string.Empty : " AND ").Append(Quote(columns[key[k]].Name)).Append(" IS ?").Append(k + 1);
+        }
+
+        return (Encoding.UTF8.GetBytes(sql.ToString()), key);
+    }
+
+    private void RunInternalQuery(ReadOnlySpan<byte> sql, Action<nint, SqliteChangeCapture> onRow, Func<nint, SqliteChangeCapture, int>? bind = null)
     {
         _inInternalQuery = true;
         try
         {
-            int rc = SqliteNative.Query(_db, sql, this, onRow);
+            int rc = SqliteNative.Query(_db, sql, this, bind, onRow);
             if (rc != SqliteNative.SqliteDone)
             {
                 throw new InvalidOperationException($"The capture's metadata query failed with SQLite error {rc}.");
@@ -619,6 +993,8 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             }
         }
 
+        ResolveBlobWrite();
+
         if (SqliteNative.GetAutocommit(_db) != 0 && SqliteNative.TxnState(_db, null) == 0)
         {
             // No transaction of any kind is open, so no statement can be running: settle whatever the last one left.
@@ -633,12 +1009,18 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
             }
 
             // Re-arm the rollback hook: SqliteTransaction replaces it while a transaction is open and clears it after.
-            SqliteNative.RollbackHook(_db, &OnRollback, GCHandle.ToIntPtr(_self));
+            SqliteNative.RollbackHook(_db, &OnRollback, _context);
         }
 
         _statementSerial++;
-        SavepointCommand command = sql is null ? SavepointCommand.None : SavepointCommand.Parse(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(sql));
-        _statements.Add(new RunningStatement(statement, _changeCount, command));
+        ReadOnlySpan<byte> text = sql is null ? default : MemoryMarshal.CreateReadOnlySpanFromNullTerminated(sql);
+        _statements.Add(new RunningStatement(
+            statement,
+            _changeCount,
+            SavepointCommand.Parse(text),
+            StatementText.Classify(text),
+            ReadOnly: SqliteNative.StmtReadonly(statement) != 0,
+            StartedInAutocommit: SqliteNative.GetAutocommit(_db) != 0));
     }
 
     private void OnStatementFinished(nint statement)
@@ -657,19 +1039,26 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         RunningStatement finished = _statements[index];
         _statements.RemoveAt(index);
 
-        // A statement that fails is undone by SQLite (statement journal) without any hook: it then reports no changes.
         // A statement reset before it ran to completion (INSERT … RETURNING read partly) reports "finished" before it
-        // halts, so sqlite3_changes() is not yet its own: keep its changes (DML with RETURNING is done before the first
-        // row) and let the commit hook or the transaction's end decide.
+        // halts: its changes stand (DML with RETURNING is done before the first row), and the commit hook or the
+        // transaction's end decides. A halted statement that wrote may have failed; SQLite then undid, through its
+        // statement savepoint, everything written since it began, without any hook. Autocommit needs no check: there
+        // the commit hook or the end of the transaction tells.
         bool halted = SqliteNative.StmtBusy(statement) == 0;
-        if (halted && _changeCount > finished.ChangeMark && SqliteNative.Changes64(_db) == 0)
+        bool writeOpen = SqliteNative.TxnState(_db, null) == SqliteNative.TxnWrite;
+        if (halted && !finished.ReadOnly && !_commitSeen && writeOpen && _changeCount > finished.ChangeMark && WasUndone(finished))
         {
             TruncateTo(finished.ChangeMark);
+            InvalidateMetadata();
+        }
+
+        if (finished.Kind == StatementKind.Ddl)
+        {
+            InvalidateMetadata();
         }
 
         ApplySavepointCommand(finished);
 
-        bool writeOpen = SqliteNative.TxnState(_db, null) == SqliteNative.TxnWrite;
         if (_commitSeen)
         {
             if (!writeOpen)
@@ -681,35 +1070,202 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
                 _commitSeen = false; // COMMIT returned SQLITE_BUSY: the transaction is still open and may commit later
             }
         }
-        else if (!writeOpen && _changeCount > 0 && SqliteNative.GetAutocommit(_db) != 0)
+        else if (!writeOpen && (_changeCount > 0 || _overflowed) && SqliteNative.GetAutocommit(_db) != 0)
         {
             DiscardTransaction(); // the transaction ended without a commit: ROLLBACK, or rolled back by an error
         }
     }
 
+    /// <summary>
+    /// Decides whether SQLite undid what was written since <paramref name="finished"/> began (it failed with ABORT, the
+    /// default conflict action, or RAISE(ABORT)). Never from another statement's numbers: <c>sqlite3_changes()</c> is
+    /// used only for a DML statement, which sets it when it halts, and only when it is not zero (a statement SQLite
+    /// undid sets 0; so do an INSTEAD OF trigger's view, INSERT OR IGNORE and DO NOTHING, while their triggers' writes
+    /// stand). Otherwise the last buffered change is read back from the table: it stands exactly when the statement
+    /// (whose savepoint covers it) was not undone.
+    /// </summary>
+    private bool WasUndone(RunningStatement finished)
+    {
+        if (finished.Kind == StatementKind.Dml && SqliteNative.Changes64(_db) > 0)
+        {
+            return false;
+        }
+
+        return !LastChangeStands();
+    }
+
+    /// <summary>
+    /// Reads the row of the last buffered change back: an INSERT or UPDATE stands when the row holds its new image, a
+    /// DELETE when the row is gone. A change that cannot be checked (no key known, the table is gone) is kept.
+    /// </summary>
+    private bool LastChangeStands()
+    {
+        PendingChange last = _changes[_changeCount - 1];
+        if (last.Lost || last.Metadata.LookupSql is not byte[] sql)
+        {
+            return true;
+        }
+
+        _lookup = last;
+        _lookupFound = false;
+        _lookupMatches = false;
+        try
+        {
+            RunInternalQuery(sql, static (statement, self) => self.CompareLookupRow(statement), static (statement, self) => self.BindLookupKey(statement));
+        }
+        catch (InvalidOperationException)
+        {
+            return true; // the table cannot be read (dropped by the statement, say): nothing to compare with
+        }
+        finally
+        {
+            _lookup = default;
+        }
+
+        return last.Kind == ChangeKind.Delete ? !_lookupFound : _lookupFound && _lookupMatches;
+    }
+
+    private int BindLookupKey(nint statement)
+    {
+        PendingChange change = _lookup;
+        if (change.Metadata.LookupKey is not int[] key)
+        {
+            return SqliteNative.BindInt64(statement, 1, change.RowId);
+        }
+
+        int start = change.Kind == ChangeKind.Delete ? change.OldStart : change.NewStart;
+        for (int k = 0; k < key.Length; k++)
+        {
+            CapturedValue value = _values[start + key[k]];
+            int rc;
+            fixed (byte* bytes = _bytes)
+            {
+                rc = value.Type switch
+                {
+                    SqliteNative.TypeInteger => SqliteNative.BindInt64(statement, k + 1, value.Integer),
+                    SqliteNative.TypeFloat => SqliteNative.BindDouble(statement, k + 1, value.Real),
+                    SqliteNative.TypeText => SqliteNative.BindText(statement, k + 1, bytes + value.Offset, value.Length, SqliteNative.Transient),
+                    SqliteNative.TypeBlob => SqliteNative.BindBlob(statement, k + 1, bytes + value.Offset, value.Length, SqliteNative.Transient),
+                    _ => SqliteNative.SqliteOk, // unbound parameters are NULL
+                };
+            }
+
+            if (rc != SqliteNative.SqliteOk)
+            {
+                return rc;
+            }
+        }
+
+        return SqliteNative.SqliteOk;
+    }
+
+    private void CompareLookupRow(nint statement)
+    {
+        _lookupFound = true;
+        PendingChange change = _lookup;
+        if (change.Kind == ChangeKind.Delete)
+        {
+            return;
+        }
+
+        _lookupMatches = SqliteNative.ColumnCount(statement) == change.ColumnCount;
+        for (int i = 0; i < change.ColumnCount && _lookupMatches; i++)
+        {
+            _lookupMatches = ColumnEquals(statement, i, _values[change.NewStart + i]);
+        }
+    }
+
+    private bool ColumnEquals(nint statement, int column, CapturedValue value)
+    {
+        int type = SqliteNative.ColumnType(statement, column);
+        switch (value.Type)
+        {
+            case NotStored:
+                return true; // a VIRTUAL generated column: computed, not part of the change
+            case SqliteNative.TypeInteger or SqliteNative.TypeFloat when type is SqliteNative.TypeInteger or SqliteNative.TypeFloat:
+                // REAL affinity may hand the hook 1.0 as the integer 1; reading the column gives 1.0 back
+                return value.Type == SqliteNative.TypeInteger && type == SqliteNative.TypeInteger
+                    ? SqliteNative.ColumnInt64(statement, column) == value.Integer
+                    : SqliteNative.ColumnDouble(statement, column) == (value.Type == SqliteNative.TypeInteger ? value.Integer : value.Real);
+            case SqliteNative.TypeText when type == SqliteNative.TypeText:
+                byte* text = SqliteNative.ColumnText(statement, column);
+                return new ReadOnlySpan<byte>(text, SqliteNative.ColumnBytes(statement, column)).SequenceEqual(_bytes.AsSpan(value.Offset, value.Length));
+            case SqliteNative.TypeBlob when type == SqliteNative.TypeBlob:
+                byte* blob = SqliteNative.ColumnBlob(statement, column);
+                return new ReadOnlySpan<byte>(blob, SqliteNative.ColumnBytes(statement, column)).SequenceEqual(_bytes.AsSpan(value.Offset, value.Length));
+            case SqliteNative.TypeNull:
+                return type == SqliteNative.TypeNull;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// Applies a savepoint statement to the capture's stack only where SQLite's changed: SQLite reports no savepoint
+    /// outcome, so the rules SQLite applies are followed (names compared with ASCII-only case folding, RELEASE refused
+    /// while a write statement is in progress, the transaction's savepoint released only by a commit).
+    /// </summary>
     private void ApplySavepointCommand(RunningStatement finished)
     {
-        switch (finished.Command.Kind)
+        SavepointCommand command = finished.Command;
+        switch (command.Kind)
         {
             case SavepointCommandKind.Savepoint:
-                _savepoints.Add(new Savepoint(finished.Command.Name!, finished.ChangeMark));
+                bool opensTransaction = finished.StartedInAutocommit;
+                if (!opensTransaction || SqliteNative.GetAutocommit(_db) == 0)
+                {
+                    // (outside a transaction SAVEPOINT begins one; if the transaction is not open after it, it failed)
+                    _savepoints.Add(new Savepoint(command.Name!, finished.ChangeMark, opensTransaction));
+                }
+
                 break;
-            case SavepointCommandKind.Release when FindSavepoint(finished.Command.Name!) is int released and >= 0:
-                _savepoints.RemoveRange(released, _savepoints.Count - released);
+            case SavepointCommandKind.Release when FindSavepoint(command.Name!) is int released and >= 0:
+                if (_savepoints[released].IsTransaction)
+                {
+                    // Releasing the savepoint that opened the transaction commits it; a failed commit (a deferred
+                    // foreign key, SQLITE_BUSY) leaves the transaction and every savepoint open.
+                    if (SqliteNative.GetAutocommit(_db) != 0)
+                    {
+                        _savepoints.Clear();
+                    }
+                }
+                else if (!WriteStatementInProgress())
+                {
+                    _savepoints.RemoveRange(released, _savepoints.Count - released);
+                }
+
                 break;
-            case SavepointCommandKind.RollbackTo when FindSavepoint(finished.Command.Name!) is int target and >= 0:
+            case SavepointCommandKind.RollbackTo when FindSavepoint(command.Name!) is int target and >= 0:
                 // ROLLBACK TO undoes the changes since the savepoint and keeps the savepoint itself open.
                 TruncateTo(_savepoints[target].ChangeMark);
                 _savepoints.RemoveRange(target + 1, _savepoints.Count - target - 1);
+                InvalidateMetadata();
                 break;
         }
+
+        // A RELEASE or ROLLBACK TO of a name the capture does not know fails in SQLite too ("no such savepoint"): the
+        // capture starts only outside a transaction and sees every savepoint statement, so its stack is SQLite's.
+    }
+
+    /// <summary>SQLite refuses RELEASE while a write statement is still running (<c>db->nVdbeWrite</c> &gt; 0).</summary>
+    private bool WriteStatementInProgress()
+    {
+        foreach (RunningStatement running in _statements)
+        {
+            if (!running.ReadOnly && SqliteNative.StmtBusy(running.Statement) != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private int FindSavepoint(string name)
     {
         for (int i = _savepoints.Count - 1; i >= 0; i--)
         {
-            if (string.Equals(_savepoints[i].Name, name, StringComparison.OrdinalIgnoreCase))
+            if (SavepointCommand.NamesEqual(_savepoints[i].Name, name))
             {
                 return i;
             }
@@ -725,8 +1281,9 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         _commitSeen = false;
         _savepoints.Clear();
         _transactionsCommitted++;
-        if (_changeCount == 0)
+        if (_changeCount == 0 && _lost.Count == 0)
         {
+            _overflowed = false;
             return;
         }
 
@@ -735,14 +1292,29 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         {
             for (int i = 0; i < _changeCount; i++)
             {
+                PendingChange change = _changes[i];
+                if (change.Lost)
+                {
+                    ReportLost(change.Table, change.Kind, commitTimestamp);
+                    continue;
+                }
+
                 try
                 {
                     Publish(i, commitTimestamp);
                 }
                 catch (Exception ex)
                 {
-                    OnCallbackError("publish", ex); // one bad row must not cost the transaction's other changes
+                    // One row that cannot be written (a value too large for a record, say) must not cost the
+                    // transaction's other changes, and must not vanish either: readers are told they missed it.
+                    OnCallbackError("publish", ex);
+                    ReportLost(change.Table, change.Kind, commitTimestamp);
                 }
+            }
+
+            foreach ((TableState table, ChangeKind kind) in _lost)
+            {
+                ReportLost(table, kind, commitTimestamp);
             }
         }
         finally
@@ -769,21 +1341,37 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         }
     }
 
+    /// <summary>Tells every reader that watches the table and kind that it missed one committed change (no event is published for it).</summary>
+    private void ReportLost(TableState table, ChangeKind kind, DateTimeOffset? commitTimestamp)
+    {
+        if (table.ChangeTable is ChangeTable changeTable)
+        {
+            Log.ChangeLost(_logger, table.Name, kind);
+            if (_notifier.NotifyLost(changeTable, kind, commitTimestamp) > 0)
+            {
+                _changesLost++;
+            }
+        }
+    }
+
     private void DiscardTransaction()
     {
         _commitSeen = false;
         _savepoints.Clear();
-        if (_changeCount > 0)
+        if (_changeCount > 0 || _overflowed)
         {
             _transactionsRolledBack++;
             TruncateTo(0);
         }
 
         ClearBuffer();
+        InvalidateMetadata(); // the rollback may have undone DDL: its schema_version numbers will be handed out again
     }
 
     private void TruncateTo(int mark)
     {
+        // Past the buffer limit nothing is buffered: the lost tables and kinds stay (telling a reader it missed a change
+        // that was then undone only makes it refresh).
         if (mark >= _changeCount)
         {
             return;
@@ -802,6 +1390,8 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
         _changeCount = 0;
         _valueCount = 0;
         _byteCount = 0;
+        _overflowed = false;
+        _lost.Clear();
         if (_changes.Length > MaxRetainedChanges)
         {
             _changes = new PendingChange[16];
@@ -884,29 +1474,91 @@ public sealed unsafe partial class SqliteChangeCapture : IDisposable
                 break;
             case SqliteNative.TypeText:
                 ReadOnlySpan<byte> text = bytes.AsSpan(value.Offset, value.Length);
-                if (format == ColumnFormat.Json && IsJsonValue(text))
+                bool valid = Utf8.IsValid(text);
+                // Raw JSON only when it is valid UTF-8 too: Utf8JsonReader accepts invalid bytes inside strings, and a
+                // record (a WebSocket text frame) must be valid UTF-8. Invalid JSON text goes the string way below.
+                if (format == ColumnFormat.Json && valid && IsJsonValue(text))
                 {
                     writer.WritePropertyName(name);
                     writer.WriteRawValue(text, skipInputValidation: true);
                 }
-                else if (Utf8.IsValid(text))
+                else if (!valid)
                 {
-                    writer.WriteString(name, text);
+                    writer.WritePropertyName(name);
+                    WriteTextSegments(writer, Encoding.UTF8.GetString(text)); // invalid sequences become U+FFFD
+                }
+                else if (text.Length > TextSegmentThreshold)
+                {
+                    writer.WritePropertyName(name);
+                    WriteTextSegments(writer, text);
                 }
                 else
                 {
-                    writer.WriteString(name, Encoding.UTF8.GetString(text)); // invalid sequences become U+FFFD
+                    writer.WriteString(name, text);
                 }
 
                 break;
             case SqliteNative.TypeBlob:
-                // PostgreSQL's bytea text form: \x followed by lower-case hex.
-                writer.WriteString(name, string.Concat("\\x", Convert.ToHexStringLower(bytes, value.Offset, value.Length)));
+                writer.WritePropertyName(name);
+                WriteHex(writer, bytes.AsSpan(value.Offset, value.Length));
                 break;
             default:
                 writer.WriteNull(name);
                 break;
         }
+    }
+
+    /// <summary>Writes PostgreSQL's bytea text form, <c>\x</c> and lower-case hex, hex-encoding a chunk at a time.</summary>
+    private static void WriteHex(Utf8JsonWriter writer, ReadOnlySpan<byte> data)
+    {
+        Span<byte> hex = stackalloc byte[2 + (2 * HexChunk)];
+        hex[0] = (byte)'\\';
+        hex[1] = (byte)'x';
+        int take = Math.Min(data.Length, HexChunk);
+        Convert.TryToHexStringLower(data[..take], hex[2..], out int written);
+        data = data[take..];
+        if (data.IsEmpty)
+        {
+            writer.WriteStringValue(hex[..(2 + written)]);
+            return;
+        }
+
+        writer.WriteStringValueSegment(hex[..(2 + written)], isFinalSegment: false);
+        while (!data.IsEmpty)
+        {
+            take = Math.Min(data.Length, HexChunk);
+            Convert.TryToHexStringLower(data[..take], hex, out written);
+            data = data[take..];
+            writer.WriteStringValueSegment(hex[..written], isFinalSegment: data.IsEmpty);
+        }
+    }
+
+    private static void WriteTextSegments(Utf8JsonWriter writer, ReadOnlySpan<byte> utf8)
+    {
+        do
+        {
+            // the writer carries a code point split between segments over to the next one
+            int take = Math.Min(utf8.Length, TextSegmentThreshold);
+            writer.WriteStringValueSegment(utf8[..take], isFinalSegment: take == utf8.Length);
+            utf8 = utf8[take..];
+        }
+        while (!utf8.IsEmpty);
+    }
+
+    private static void WriteTextSegments(Utf8JsonWriter writer, ReadOnlySpan<char> text)
+    {
+        do
+        {
+            int take = Math.Min(text.Length, TextSegmentThreshold);
+            if (take < text.Length && char.IsHighSurrogate(text[take - 1]))
+            {
+                take--; // keep a surrogate pair in one segment
+            }
+
+            writer.WriteStringValueSegment(text[..take], isFinalSegment: take == text.Length);
+            text = text[take..];
+        }
+        while (!text.IsEmpty);
     }
 
     private static void WriteNumericString(Utf8JsonWriter writer, JsonEncodedText name, string format, CapturedValue value)

@@ -8,6 +8,9 @@ public sealed class SqliteChangeCaptureOptions
     /// <summary>The default <see cref="Schema"/>: <c>public</c>, as Supabase clients subscribe to it.</summary>
     public const string DefaultSchema = "public";
 
+    /// <summary>The default <see cref="MaxBufferedBytes"/>: 1 GiB.</summary>
+    public const long DefaultMaxBufferedBytes = 1L << 30;
+
     /// <summary>
     /// Gets or sets the schema name that changes to the connection's <c>main</c> database are published under.
     /// The default is <c>public</c>.
@@ -34,4 +37,25 @@ public sealed class SqliteChangeCaptureOptions
     /// commit timestamp). The default is <see langword="null"/>: the notifier's clock, read per change.
     /// </summary>
     public TimeProvider? TimeProvider { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many bytes of row images one transaction may buffer until it commits (values, plus 32 bytes per
+    /// column value). The default is 1 GiB (<see cref="DefaultMaxBufferedBytes"/>).
+    /// </summary>
+    /// <remarks>
+    /// A transaction that needs more is not published in part: its buffer is dropped at once and, if it commits, every
+    /// reader watching a table it changed is told it missed a change of that kind (one lost marker per table and kind,
+    /// see <see cref="SqliteChangeCapture.ChangesLost"/>), so it can re-read the table.
+    /// </remarks>
+    public long MaxBufferedBytes
+    {
+        get => _maxBufferedBytes;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _maxBufferedBytes = value;
+        }
+    }
+
+    private long _maxBufferedBytes = DefaultMaxBufferedBytes;
 }

@@ -34,6 +34,9 @@ internal static unsafe class SqliteNative
 
     public const int TxnWrite = 2;
 
+    /// <summary><c>SQLITE_TRANSIENT</c>: SQLite copies a bound value before the bind call returns.</summary>
+    public const nint Transient = -1;
+
     private static readonly Lock s_gate = new();
     private static string? s_libraryName;
 
@@ -59,6 +62,17 @@ internal static unsafe class SqliteNative
     public static delegate* unmanaged[Cdecl]<nint, int> Finalize;
     public static delegate* unmanaged[Cdecl]<nint, int, byte*> ColumnText;
     public static delegate* unmanaged[Cdecl]<nint, int, long> ColumnInt64;
+    public static delegate* unmanaged[Cdecl]<nint, int, double> ColumnDouble;
+    public static delegate* unmanaged[Cdecl]<nint, int, byte*> ColumnBlob;
+    public static delegate* unmanaged[Cdecl]<nint, int, int> ColumnBytes;
+    public static delegate* unmanaged[Cdecl]<nint, int, int> ColumnType;
+    public static delegate* unmanaged[Cdecl]<nint, int> ColumnCount;
+    public static delegate* unmanaged[Cdecl]<nint, int, long, int> BindInt64;
+    public static delegate* unmanaged[Cdecl]<nint, int, double, int> BindDouble;
+    public static delegate* unmanaged[Cdecl]<nint, int, byte*, int, nint, int> BindText;
+    public static delegate* unmanaged[Cdecl]<nint, int, byte*, int, nint, int> BindBlob;
+    public static delegate* unmanaged[Cdecl]<nint, int> PreUpdateBlobWrite;
+    public static delegate* unmanaged[Cdecl]<nint, int> StmtReadonly;
 
     /// <summary>Binds every function from <paramref name="libraryName"/> once per process.</summary>
     /// <exception cref="NotSupportedException">The library lacks the pre-update hook or another needed export.</exception>
@@ -100,6 +114,18 @@ internal static unsafe class SqliteNative
             Finalize = (delegate* unmanaged[Cdecl]<nint, int>)Export(library, libraryName, "sqlite3_finalize");
             ColumnText = (delegate* unmanaged[Cdecl]<nint, int, byte*>)Export(library, libraryName, "sqlite3_column_text");
             ColumnInt64 = (delegate* unmanaged[Cdecl]<nint, int, long>)Export(library, libraryName, "sqlite3_column_int64");
+            ColumnDouble = (delegate* unmanaged[Cdecl]<nint, int, double>)Export(library, libraryName, "sqlite3_column_double");
+            ColumnBlob = (delegate* unmanaged[Cdecl]<nint, int, byte*>)Export(library, libraryName, "sqlite3_column_blob");
+            ColumnBytes = (delegate* unmanaged[Cdecl]<nint, int, int>)Export(library, libraryName, "sqlite3_column_bytes");
+            ColumnType = (delegate* unmanaged[Cdecl]<nint, int, int>)Export(library, libraryName, "sqlite3_column_type");
+            ColumnCount = (delegate* unmanaged[Cdecl]<nint, int>)Export(library, libraryName, "sqlite3_column_count");
+            BindInt64 = (delegate* unmanaged[Cdecl]<nint, int, long, int>)Export(library, libraryName, "sqlite3_bind_int64");
+            BindDouble = (delegate* unmanaged[Cdecl]<nint, int, double, int>)Export(library, libraryName, "sqlite3_bind_double");
+            BindText = (delegate* unmanaged[Cdecl]<nint, int, byte*, int, nint, int>)Export(library, libraryName, "sqlite3_bind_text");
+            BindBlob = (delegate* unmanaged[Cdecl]<nint, int, byte*, int, nint, int>)Export(library, libraryName, "sqlite3_bind_blob");
+            // sqlite3_preupdate_blobwrite (3.36+) tells a sqlite3_blob_write, reported as SQLITE_DELETE, from a real DELETE.
+            PreUpdateBlobWrite = (delegate* unmanaged[Cdecl]<nint, int>)Export(library, libraryName, "sqlite3_preupdate_blobwrite");
+            StmtReadonly = (delegate* unmanaged[Cdecl]<nint, int>)Export(library, libraryName, "sqlite3_stmt_readonly");
             s_libraryName = libraryName;
         }
     }
@@ -126,7 +152,12 @@ internal static unsafe class SqliteNative
 
     /// <summary>Runs one query on <paramref name="db"/> and calls <paramref name="onRow"/> per row; for the capture's own metadata reads.</summary>
     /// <returns>The SQLite result code of the last step (<see cref="SqliteDone"/> on success).</returns>
-    public static int Query<TState>(nint db, ReadOnlySpan<byte> sql, TState state, Action<nint, TState> onRow)
+    public static int Query<TState>(nint db, ReadOnlySpan<byte> sql, TState state, Action<nint, TState> onRow) =>
+        Query(db, sql, state, bind: null, onRow);
+
+    /// <summary>Prepares one query, lets <paramref name="bind"/> bind its parameters, and calls <paramref name="onRow"/> per row.</summary>
+    /// <returns>The SQLite result code of the prepare, a failed bind, or the last step (<see cref="SqliteDone"/> on success).</returns>
+    public static int Query<TState>(nint db, ReadOnlySpan<byte> sql, TState state, Func<nint, TState, int>? bind, Action<nint, TState> onRow)
     {
         nint statement;
         int rc;
@@ -142,6 +173,11 @@ internal static unsafe class SqliteNative
 
         try
         {
+            if (bind is not null && (rc = bind(statement, state)) != SqliteOk)
+            {
+                return rc;
+            }
+
             while ((rc = Step(statement)) == SqliteRow)
             {
                 onRow(statement, state);

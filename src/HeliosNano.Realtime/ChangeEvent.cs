@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -137,7 +136,8 @@ public sealed class ChangeEvent
 
     private byte[] BuildJson()
     {
-        var buffer = new ArrayBufferWriter<byte>(256 + _rows.Length + _columns.Json.Length);
+        // Sized for the whole change, from the pool: the only allocation is the exact array every reader shares.
+        using var buffer = new PooledBufferWriter(256 + _rows.Length + _columns.Json.Length);
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
         {
             writer.WriteStartObject();

@@ -1,9 +1,7 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -445,40 +443,6 @@ public sealed partial class ChangeNotifier : IDisposable
         Log.ReaderLeft(_logger, reader.DisplayName, reader.Received, reader.Missed);
     }
 
-    /// <summary>Registers <paramref name="waiter"/> as waiting; the full fence of the interlocked count update orders it before the caller's re-check of the ring.</summary>
-    internal void AddWaiter(ChangeReader.Waiter waiter)
-    {
-        lock (_waitersGate)
-        {
-            waiter.ListIndex = _waiters.Count;
-            _waiters.Add(waiter);
-            waiter.MarkArmed();
-            Interlocked.Increment(ref _waiterCount.Value);
-        }
-    }
-
-    /// <summary>Removes <paramref name="waiter"/> if it is still registered (a wake-up may already have taken it).</summary>
-    internal void RemoveWaiter(ChangeReader.Waiter waiter)
-    {
-        lock (_waitersGate)
-        {
-            int index = waiter.ListIndex;
-            if (index < 0)
-            {
-                return;
-            }
-
-            // Swap-remove keeps this O(1); order among waiters does not matter.
-            int last = _waiters.Count - 1;
-            ChangeReader.Waiter moved = _waiters[last];
-            _waiters[index] = moved;
-            moved.ListIndex = index;
-            _waiters.RemoveAt(last);
-            waiter.ListIndex = -1;
-            Interlocked.Decrement(ref _waiterCount.Value);
-        }
-    }
-
     private long Publish(ChangeEvent change)
     {
         if (IsCompleted)
@@ -606,47 +570,6 @@ public sealed partial class ChangeNotifier : IDisposable
         return final;
     }
 
-    /// <param name="fromWorkItem">
-    /// True on the wake-up work item: the last waiter of the batch then runs its continuation inline on this pool
-    /// thread, saving it a second thread-pool hop; the others are queued, so no reader waits behind another.
-    /// </param>
-    private void WakeAll(bool fromWorkItem = false)
-    {
-        // Re-arm before taking the list: a writer that publishes after we took it sees 0 here and queues a new wake-up
-        // for any reader that registered after the take.
-        Interlocked.Exchange(ref _wakeScheduled.Value, 0);
-
-        ChangeReader.Waiter[] batch;
-        int count;
-        lock (_waitersGate)
-        {
-            count = _waiters.Count;
-            if (count == 0)
-            {
-                return;
-            }
-
-            batch = ArrayPool<ChangeReader.Waiter>.Shared.Rent(count);
-            for (int i = 0; i < count; i++)
-            {
-                ChangeReader.Waiter waiter = _waiters[i];
-                waiter.ListIndex = -1;
-                batch[i] = waiter;
-            }
-
-            _waiters.Clear();
-            Interlocked.Exchange(ref _waiterCount.Value, 0);
-        }
-
-        // Complete outside the lock. Continuations are queued, except the last one's when we already are a pool work item.
-        for (int i = 0; i < count; i++)
-        {
-            batch[i].TrySignal(true, inline: fromWorkItem && i == count - 1);
-        }
-
-        ArrayPool<ChangeReader.Waiter>.Shared.Return(batch, clearArray: true);
-    }
-
     /// <summary>The by-name overloads' unwatched exit, kept small and non-generic so the common miss stays cheap.</summary>
     private bool SkipUnwatched(string schema, string table)
     {
@@ -667,137 +590,5 @@ public sealed partial class ChangeNotifier : IDisposable
         }
 
         return 0;
-    }
-
-    private void CheckOwnTable(ChangeTable table)
-    {
-        // Each notifier has its own registry, so one reference compare proves the handle is ours (no hashed look-up).
-        if (!table.BelongsTo(_registry))
-        {
-            throw new ArgumentException("The table handle belongs to another notifier; get it from this notifier's GetTable.", nameof(table));
-        }
-    }
-
-    private static void CheckKind(ChangeKind kind)
-    {
-        if (kind is not (ChangeKind.Insert or ChangeKind.Update or ChangeKind.Delete))
-        {
-            throw new ArgumentOutOfRangeException(nameof(kind), kind, "The kind must be Insert, Update or Delete.");
-        }
-    }
-
-    private static void CheckImages(ChangeKind kind, int recordLength, int oldRecordLength)
-    {
-        string? error = kind switch
-        {
-            ChangeKind.Insert when recordLength == 0 => "An INSERT needs the after image (record).",
-            ChangeKind.Insert when oldRecordLength != 0 => "An INSERT has no before image (old record).",
-            ChangeKind.Update when recordLength == 0 => "An UPDATE needs the after image (record).",
-            ChangeKind.Delete when oldRecordLength == 0 => "A DELETE needs the before image (old record).",
-            ChangeKind.Delete when recordLength != 0 => "A DELETE has no after image (record).",
-            _ => null,
-        };
-        if (error is not null)
-        {
-            throw new ArgumentException(error, kind == ChangeKind.Delete ? "oldRecord" : "record");
-        }
-    }
-
-    private static void CheckJsonObject(ReadOnlySpan<byte> json, string paramName)
-    {
-        if (json.IsEmpty)
-        {
-            return;
-        }
-
-        try
-        {
-            var reader = new Utf8JsonReader(json);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                throw new ArgumentException("The image must be one JSON object.", paramName);
-            }
-
-            reader.Skip();
-            if (reader.Read())
-            {
-                throw new ArgumentException("The image must be exactly one JSON object, with nothing after it.", paramName);
-            }
-        }
-        catch (JsonException ex)
-        {
-            throw new ArgumentException($"The image is not valid JSON: {ex.Message}", paramName, ex);
-        }
-    }
-
-    private static RowBuffer RentRowBuffer()
-    {
-        RowBuffer? buffer = s_threadRowBuffer;
-        if (buffer is null)
-        {
-            return new RowBuffer();
-        }
-
-        // A row writer that notifies recursively gets a fresh buffer instead of clobbering this one.
-        s_threadRowBuffer = null;
-        return buffer;
-    }
-
-    private static void ReturnRowBuffer(RowBuffer buffer)
-    {
-        buffer.Clear();
-        s_threadRowBuffer = buffer;
-    }
-
-    /// <summary>Runs <see cref="WakeAll"/> on the thread pool; one instance per notifier, reused for every wake-up.</summary>
-    private sealed class WakeWorkItem(ChangeNotifier notifier) : IThreadPoolWorkItem
-    {
-        public void Execute() => notifier.WakeAll(fromWorkItem: true);
-    }
-
-    /// <summary>A per-thread scratch buffer and writer for building images without allocating beyond the final array.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Lives as long as its thread; the writer holds no unmanaged resource and is reset, not disposed.")]
-    private sealed class RowBuffer
-    {
-        /// <summary>Above this, a returned buffer is dropped rather than kept per thread, bounding idle memory.</summary>
-        private const int MaxRetainedBytes = 64 * 1024;
-
-        private readonly Utf8JsonWriter _writer;
-        private ArrayBufferWriter<byte> _buffer = new(1024);
-
-        public RowBuffer() => _writer = new Utf8JsonWriter(_buffer);
-
-        public ArrayBufferWriter<byte> Buffer => _buffer;
-
-        public int WriteImage<TState>(ChangeRowWriter<TState> rowWriter, TState state, RowImage image)
-        {
-            int before = _buffer.WrittenCount;
-            _writer.Reset(_buffer);
-            rowWriter(_writer, state, image);
-            _writer.Flush();
-            int length = _buffer.WrittenCount - before;
-            // One object: it opens with '{', closes at depth 0, and ends with its '}' (the writer allows a comment after
-            // the root value, which would end with '/').
-            if (length > 0 && (_writer.CurrentDepth != 0 || _buffer.WrittenSpan[before] != (byte)'{' || _buffer.WrittenSpan[^1] != (byte)'}'))
-            {
-                throw new ArgumentException($"The row writer must write one complete JSON object for the {image} image.", nameof(rowWriter));
-            }
-
-            return length;
-        }
-
-        public void Clear()
-        {
-            if (_buffer.Capacity > MaxRetainedBytes)
-            {
-                _buffer = new ArrayBufferWriter<byte>(1024);
-            }
-            else
-            {
-                _buffer.ResetWrittenCount();
-            }
-
-            _writer.Reset(_buffer);
-        }
     }
 }
