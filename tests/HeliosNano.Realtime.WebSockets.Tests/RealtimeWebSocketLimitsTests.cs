@@ -109,6 +109,7 @@ public class RealtimeWebSocketLimitsTests
     /// timeout); the bound here is generous and still 20 times below that.
     /// </summary>
     [Test]
+    [NonParallelizable] // measures the whole process: other tests' work would blur it
     [CancelAfter(120_000)]
     public async Task Change_WorstAllowedJoin_CpuPerChangeStaysBounded(CancellationToken cancellationToken)
     {
@@ -146,6 +147,7 @@ public class RealtimeWebSocketLimitsTests
     /// the 16 KiB cap) hold a bounded few MB; both measured in this process's managed heap.
     /// </summary>
     [Test]
+    [NonParallelizable] // measures the whole process: other tests' work would blur it
     [CancelAfter(120_000)]
     public async Task Joins_ReviewAttackAndWorstAllowed_RetainBoundedMemory(CancellationToken cancellationToken)
     {
@@ -190,6 +192,7 @@ public class RealtimeWebSocketLimitsTests
     /// closes, the connection must stop within the change it is on.
     /// </summary>
     [Test]
+    [NonParallelizable] // measures the whole process: other tests' work would blur it
     [CancelAfter(120_000)]
     public async Task Close_WithChangesQueued_StopsEvaluatingFilters(CancellationToken cancellationToken)
     {
