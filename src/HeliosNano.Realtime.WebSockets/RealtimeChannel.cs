@@ -40,6 +40,12 @@ internal sealed class RealtimeChannel : IRealtimeTopicMember
     /// <summary>Gets or sets the sequence after which this channel receives changes: the tail at join, or the replay point.</summary>
     public long StartAfter { get; set; }
 
+    /// <summary>Gets or sets a value indicating whether the channel receives its own broadcasts (<c>config.broadcast.self</c>).</summary>
+    public bool BroadcastSelf { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the channel's broadcast pushes are answered (<c>config.broadcast.ack</c>).</summary>
+    public bool BroadcastAck { get; set; }
+
     /// <summary>Gets or sets a value indicating whether the channel left; topic messages still queued for it are dropped.</summary>
     public bool IsClosed
     {

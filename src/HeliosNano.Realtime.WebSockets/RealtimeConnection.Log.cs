@@ -60,5 +60,8 @@ internal sealed partial class RealtimeConnection
 
         [LoggerMessage(18, LogLevel.Error, "The AuthorizeJoin callback failed for {Topic} on {ConnectionId}; the join is refused.", EventName = "AuthorizationFailed")]
         public static partial void AuthorizationFailed(ILogger logger, string topic, string connectionId, Exception exception);
+
+        [LoggerMessage(19, LogLevel.Information, "Refused a broadcast on {Topic} from {ConnectionId}: its payload of {Size} bytes exceeds {MaxBytes}.", EventName = "BroadcastTooLarge")]
+        public static partial void BroadcastTooLarge(ILogger logger, string topic, string connectionId, int size, int maxBytes);
     }
 }

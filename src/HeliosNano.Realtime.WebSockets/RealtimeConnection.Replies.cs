@@ -46,6 +46,17 @@ internal sealed partial class RealtimeConnection
         await SendAsync(_frames.End()).ConfigureAwait(false);
     }
 
+    /// <summary>Sends <c>{"status":"error","response":"REASON"}</c>: Phoenix's encoding of a bare error atom, as Supabase answers an oversized broadcast.</summary>
+    internal async ValueTask ReplyBareErrorAsync(string? joinRef, string? @ref, string topic, string reason)
+    {
+        Utf8JsonWriter w = _frames.Begin(joinRef, @ref, topic, s_phxReply);
+        w.WriteStartObject();
+        w.WriteString(s_status, "error");
+        w.WriteString(s_response, reason);
+        w.WriteEndObject();
+        await SendAsync(_frames.End()).ConfigureAwait(false);
+    }
+
     internal async ValueTask SendSystemAsync(RealtimeChannel channel, string extension, string status, string message)
     {
         Utf8JsonWriter w = _frames.Begin(channel.JoinRef, null, channel.Topic, s_system);

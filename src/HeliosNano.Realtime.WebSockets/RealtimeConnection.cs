@@ -106,7 +106,7 @@ internal sealed partial class RealtimeConnection : IDisposable
         _idleTimer = timeProvider.CreateTimer(static state => ((RealtimeConnection)state!).OnIdle(), this, options.IdleTimeout, Timeout.InfiniteTimeSpan);
         _channels = new RealtimeChannelCollection(metrics, topics);
         _postgres = new PostgresChangesExtension(this, _channels, notifier);
-        _dispatcher = new RealtimeProtocolDispatcher(this, _channels, _postgres);
+        _dispatcher = new RealtimeProtocolDispatcher(this, _channels, _postgres, new BroadcastExtension(this, topics));
     }
 
     /// <summary>Gets the connection id used in logs, e.g. <c>ws-1</c>.</summary>
@@ -331,8 +331,16 @@ internal sealed partial class RealtimeConnection : IDisposable
         return worked;
     }
 
-    /// <summary>Gets how broadcasts are encoded for this connection.</summary>
-    internal RealtimeFrameFormat FrameFormat => _frames.ArrayFormat ? RealtimeFrameFormat.V2Json : RealtimeFrameFormat.V1Json;
+    /// <summary>
+    /// Gets how broadcasts are encoded for this connection. realtime-js and phoenix.js both say vsn 2.0.0, but only
+    /// realtime-js decodes binary kind 4 (phoenix.js breaks on it): a connection gets kind 4 once it has pushed a
+    /// kind-3 frame itself, and JSON arrays (which both decode to the same broadcast) until then.
+    /// </summary>
+    internal RealtimeFrameFormat FrameFormat => !_frames.ArrayFormat ? RealtimeFrameFormat.V1Json
+        : SpeaksBinaryBroadcasts ? RealtimeFrameFormat.V2Binary : RealtimeFrameFormat.V2Json;
+
+    /// <summary>Gets or sets a value indicating whether the client pushed a binary kind-3 frame, so it decodes kind 4.</summary>
+    internal bool SpeaksBinaryBroadcasts { get; set; }
 
     private async Task CloseAsync(Task receive)
     {

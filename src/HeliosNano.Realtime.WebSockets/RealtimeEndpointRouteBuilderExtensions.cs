@@ -35,7 +35,14 @@ public static class RealtimeEndpointRouteBuilderExtensions
     /// <para>
     /// <c>config.private: true</c> is treated like a public channel: per-table authorization is the
     /// <see cref="RealtimeWebSocketOptions.AuthorizeJoin"/> callback (plus the endpoint's own conventions such as
-    /// <c>RequireAuthorization()</c>). Broadcast and presence are not implemented: their pushes get an error reply.
+    /// <c>RequireAuthorization()</c>).
+    /// </para>
+    /// <para>
+    /// Broadcast: a <c>broadcast</c> push on a joined channel (text on vsn 1.0.0 and 2.0.0, or a vsn 2.0.0 binary kind-3
+    /// frame) reaches every channel on the topic, honouring <c>config.broadcast.self</c> and <c>config.broadcast.ack</c>
+    /// and <see cref="RealtimeWebSocketOptions.MaxBroadcastPayloadBytes"/>. A vsn 2.0.0 client receives binary kind-4
+    /// frames once it has pushed a kind-3 frame itself (realtime-js), JSON arrays otherwise (phoenix.js). Presence is
+    /// not implemented: its pushes get an error reply.
     /// </para>
     /// <para>
     /// If no <see cref="ChangeNotifier"/> is registered, a client is sent one <c>system</c> error ("Realtime
