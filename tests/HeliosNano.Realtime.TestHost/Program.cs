@@ -32,6 +32,7 @@ notifier.GetTable("public", "orders").SetColumns(
 notifier.GetTable("public", "todos").SetColumns([new ChangeColumn("id", "int8"), new ChangeColumn("title", "text"), new ChangeColumn("done", "bool")]);
 
 app.MapHeliosRealtime();
+app.MapHeliosRealtimeBroadcast();
 
 app.MapPost("/test/notify", async (HttpContext context) =>
 {

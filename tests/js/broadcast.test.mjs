@@ -68,6 +68,30 @@ for (const vsn of ['2.0.0', '1.0.0']) {
       assert.deepEqual(own.payload, { n: 1 });
     });
 
+    test('httpSend posts to /api/broadcast/{topic}/events/{event} (202) and the joined client receives it', async (t) => {
+      const name = `room-${vsn}-${room++}`;
+      const a = client(t, vsn).channel(name);
+      const b = client(t, vsn).channel(name);
+      const atB = new Inbox();
+      b.on('broadcast', { event: 'note' }, (p) => atB.push(p));
+      await subscribed(b);
+
+      assert.deepEqual(await a.httpSend('note', { text: 'over http' }), { success: true });
+      assert.deepEqual((await atB.take(() => true, 10_000, 'the http broadcast')).payload, { text: 'over http' });
+    });
+
+    test('send before the channel is joined falls back to the REST batch endpoint and is delivered', async (t) => {
+      const name = `room-${vsn}-${room++}`;
+      const b = client(t, vsn).channel(name);
+      const atB = new Inbox();
+      b.on('broadcast', { event: 'early' }, (p) => atB.push(p));
+      await subscribed(b);
+
+      const a = client(t, vsn).channel(name); // never subscribed: send() uses POST /api/broadcast
+      assert.equal(await a.send({ type: 'broadcast', event: 'early', payload: { n: 1 } }), 'ok');
+      assert.deepEqual((await atB.take(() => true, 10_000, 'the REST broadcast')).payload, { n: 1 });
+    });
+
     test('300 back-to-back broadcasts arrive complete and in order', async (t) => {
       const name = `room-${vsn}-${room++}`;
       const a = client(t, vsn).channel(name);
