@@ -81,6 +81,11 @@ public sealed class RealtimeBroadcaster
             {
                 while (member.Queue.Reader.TryRead(out RealtimeBroadcastMessage? message))
                 {
+                    if (message.IsPresenceDiff)
+                    {
+                        continue;
+                    }
+
                     yield return new RealtimeBroadcast(name, message.Event, message.Payload, message.IsBinary);
                 }
             }

@@ -24,6 +24,16 @@ internal sealed partial class RealtimeConnection
         return w;
     }
 
+    /// <summary>Starts a <c>phx_reply</c> with <c>"status":"error"</c> and an open <c>response</c> object; finish it with <see cref="EndReplyAsync"/>.</summary>
+    internal Utf8JsonWriter BeginErrorReply(string? joinRef, string? @ref, string topic)
+    {
+        Utf8JsonWriter w = _frames.Begin(joinRef, @ref, topic, s_phxReply);
+        w.WriteStartObject();
+        w.WriteString(s_status, "error");
+        w.WriteStartObject(s_response);
+        return w;
+    }
+
     /// <summary>Closes the <c>response</c> object of a reply started with <see cref="BeginOkReply"/> and sends it.</summary>
     internal async ValueTask EndReplyAsync(Utf8JsonWriter w)
     {

@@ -81,6 +81,7 @@ internal sealed partial class RealtimeConnection : IDisposable
         RealtimeWebSocketOptions options,
         ChangeNotifier notifier,
         RealtimeTopicManager topics,
+        RealtimePresenceTracker presence,
         RealtimeWebSocketMetrics metrics,
         ILogger logger,
         TimeProvider timeProvider,
@@ -104,9 +105,9 @@ internal sealed partial class RealtimeConnection : IDisposable
         _sendTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
         _sendTimer = timeProvider.CreateTimer(static state => ((RealtimeConnection)state!).AbortStuckSend(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _idleTimer = timeProvider.CreateTimer(static state => ((RealtimeConnection)state!).OnIdle(), this, options.IdleTimeout, Timeout.InfiniteTimeSpan);
-        _channels = new RealtimeChannelCollection(metrics, topics);
+        _channels = new RealtimeChannelCollection(metrics, topics, presence);
         _postgres = new PostgresChangesExtension(this, _channels, notifier);
-        _dispatcher = new RealtimeProtocolDispatcher(this, _channels, _postgres, new BroadcastExtension(this, topics));
+        _dispatcher = new RealtimeProtocolDispatcher(this, _channels, _postgres, new BroadcastExtension(this, topics), new PresenceExtension(this, _channels, presence));
     }
 
     /// <summary>Gets the connection id used in logs, e.g. <c>ws-1</c>.</summary>
@@ -252,6 +253,13 @@ internal sealed partial class RealtimeConnection : IDisposable
                 {
                     return;
                 }
+
+                // What the message caused on its topics (a self broadcast, its own presence diff) goes out before the
+                // replies to later messages, so a client sees effects in the order of its pushes.
+                if (!_topicMessages.IsEmpty)
+                {
+                    await SendTopicMessagesAsync().ConfigureAwait(false);
+                }
             }
 
             worked |= await SendTopicMessagesAsync().ConfigureAwait(false);
@@ -316,7 +324,7 @@ internal sealed partial class RealtimeConnection : IDisposable
         for (int i = 0; i < TopicBatch && _topicMessages.TryDequeue(out (RealtimeChannel Channel, RealtimeBroadcastMessage Message) item); i++)
         {
             worked = true;
-            if (item.Channel.IsClosed)
+            if (item.Channel.IsClosed || (item.Message.IsPresenceDiff && !item.Channel.ReceivesPresence))
             {
                 continue;
             }

@@ -73,8 +73,12 @@ public static class RealtimeEndpointRouteBuilderExtensions
     /// Broadcast: a <c>broadcast</c> push on a joined channel (text on vsn 1.0.0 and 2.0.0, or a vsn 2.0.0 binary kind-3
     /// frame) reaches every channel on the topic, honouring <c>config.broadcast.self</c> and <c>config.broadcast.ack</c>
     /// and <see cref="RealtimeWebSocketOptions.MaxBroadcastPayloadBytes"/>. A vsn 2.0.0 client receives binary kind-4
-    /// frames once it has pushed a kind-3 frame itself (realtime-js), JSON arrays otherwise (phoenix.js). Presence is
-    /// not implemented: its pushes get an error reply.
+    /// frames once it has pushed a kind-3 frame itself (realtime-js), JSON arrays otherwise (phoenix.js).
+    /// </para>
+    /// <para>
+    /// Presence: <c>track</c> / <c>untrack</c> pushes are always answered; a join with <c>config.presence.enabled</c>
+    /// gets <c>presence_state</c> after its reply, then <c>presence_diff</c>s in order; what a channel tracked leaves
+    /// however the channel ends.
     /// </para>
     /// <para>
     /// If no <see cref="ChangeNotifier"/> is registered, a client is sent one <c>system</c> error ("Realtime

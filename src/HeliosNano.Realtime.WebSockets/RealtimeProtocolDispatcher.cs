@@ -18,11 +18,13 @@ internal sealed class RealtimeProtocolDispatcher
     private readonly RealtimeChannelCollection _channels;
     private readonly PostgresChangesExtension _postgres;
     private readonly BroadcastExtension _broadcast;
+    private readonly PresenceExtension _presence;
     private readonly RealtimeWebSocketOptions _options;
     private readonly ILogger _logger;
 
-    public RealtimeProtocolDispatcher(RealtimeConnection connection, RealtimeChannelCollection channels, PostgresChangesExtension postgres, BroadcastExtension broadcast)
+    public RealtimeProtocolDispatcher(RealtimeConnection connection, RealtimeChannelCollection channels, PostgresChangesExtension postgres, BroadcastExtension broadcast, PresenceExtension presence)
     {
+        _presence = presence;
         _broadcast = broadcast;
         _connection = connection;
         _channels = channels;
@@ -67,6 +69,9 @@ internal sealed class RealtimeProtocolDispatcher
                     break;
                 case "broadcast" when _channels.TryGet(message.Topic, out RealtimeChannel? channel):
                     await _broadcast.HandleTextPushAsync(message, channel!).ConfigureAwait(false);
+                    break;
+                case "presence" when _channels.TryGet(message.Topic, out RealtimeChannel? channel):
+                    await _presence.HandlePushAsync(message, channel!).ConfigureAwait(false);
                     break;
                 case "access_token":
                     // Accepted without reply, as Supabase: the token only matters at the next join.
@@ -135,6 +140,7 @@ internal sealed class RealtimeProtocolDispatcher
 
         var channel = new RealtimeChannel(_connection, topic, joinRef, [.. postgres.Active], _connection.Frames.ArrayFormat);
         BroadcastExtension.Configure(channel, config);
+        PresenceExtension.Configure(channel, config);
         await _channels.AddAsync(channel).ConfigureAwait(false);
 
         // The subscription is live before the reply, so every change committed after the reply reaches this channel.
@@ -149,6 +155,7 @@ internal sealed class RealtimeProtocolDispatcher
 
         await _connection.EndReplyAsync(w).ConfigureAwait(false);
         await _postgres.SendJoinSystemMessagesAsync(channel, postgres).ConfigureAwait(false);
+        await _presence.SendStateAsync(channel).ConfigureAwait(false);
     }
 
     private async ValueTask HandleBinaryPushAsync(PhoenixBinaryFrame.BinaryPush push, byte[] frame)
