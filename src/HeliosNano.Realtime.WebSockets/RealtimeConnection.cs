@@ -81,6 +81,7 @@ internal sealed partial class RealtimeConnection : IDisposable
         RealtimeWebSocketOptions options,
         ChangeNotifier notifier,
         RealtimeTopicManager topics,
+        RealtimePresenceTracker presence,
         RealtimeWebSocketMetrics metrics,
         ILogger logger,
         TimeProvider timeProvider,
@@ -104,9 +105,9 @@ internal sealed partial class RealtimeConnection : IDisposable
         _sendTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
         _sendTimer = timeProvider.CreateTimer(static state => ((RealtimeConnection)state!).AbortStuckSend(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _idleTimer = timeProvider.CreateTimer(static state => ((RealtimeConnection)state!).OnIdle(), this, options.IdleTimeout, Timeout.InfiniteTimeSpan);
-        _channels = new RealtimeChannelCollection(metrics, topics);
+        _channels = new RealtimeChannelCollection(metrics, topics, presence);
         _postgres = new PostgresChangesExtension(this, _channels, notifier);
-        _dispatcher = new RealtimeProtocolDispatcher(this, _channels, _postgres);
+        _dispatcher = new RealtimeProtocolDispatcher(this, _channels, _postgres, new BroadcastExtension(this, topics), new PresenceExtension(this, _channels, presence));
     }
 
     /// <summary>Gets the connection id used in logs, e.g. <c>ws-1</c>.</summary>
@@ -268,6 +269,13 @@ internal sealed partial class RealtimeConnection : IDisposable
                 {
                     return;
                 }
+
+                // What the message caused on its topics (a self broadcast, its own presence diff) goes out before the
+                // replies to later messages, so a client sees effects in the order of its pushes.
+                if (!_topicMessages.IsEmpty)
+                {
+                    await SendTopicMessagesAsync().ConfigureAwait(false);
+                }
             }
 
             worked |= await SendTopicMessagesAsync().ConfigureAwait(false);
@@ -332,7 +340,7 @@ internal sealed partial class RealtimeConnection : IDisposable
         for (int i = 0; i < TopicBatch && _topicMessages.TryDequeue(out (RealtimeChannel Channel, RealtimeBroadcastMessage Message) item); i++)
         {
             worked = true;
-            if (item.Channel.IsClosed)
+            if (item.Channel.IsClosed || (item.Message.IsPresenceDiff && !item.Channel.ReceivesPresence))
             {
                 continue;
             }
@@ -347,8 +355,16 @@ internal sealed partial class RealtimeConnection : IDisposable
         return worked;
     }
 
-    /// <summary>Gets how broadcasts are encoded for this connection.</summary>
-    internal RealtimeFrameFormat FrameFormat => _frames.ArrayFormat ? RealtimeFrameFormat.V2Json : RealtimeFrameFormat.V1Json;
+    /// <summary>
+    /// Gets how broadcasts are encoded for this connection. realtime-js and phoenix.js both say vsn 2.0.0, but only
+    /// realtime-js decodes binary kind 4 (phoenix.js breaks on it): a connection gets kind 4 once it has pushed a
+    /// kind-3 frame itself, and JSON arrays (which both decode to the same broadcast) until then.
+    /// </summary>
+    internal RealtimeFrameFormat FrameFormat => !_frames.ArrayFormat ? RealtimeFrameFormat.V1Json
+        : SpeaksBinaryBroadcasts ? RealtimeFrameFormat.V2Binary : RealtimeFrameFormat.V2Json;
+
+    /// <summary>Gets or sets a value indicating whether the client pushed a binary kind-3 frame, so it decodes kind 4.</summary>
+    internal bool SpeaksBinaryBroadcasts { get; set; }
 
     private async Task CloseAsync(Task receive)
     {
