@@ -46,6 +46,9 @@ internal sealed partial class RealtimeConnection : IDisposable
     /// <summary>Topic messages for this connection's channels, queued by any thread's fan-out, sent by the connection loop.</summary>
     private readonly ConcurrentQueue<(RealtimeChannel Channel, RealtimeBroadcastMessage Message)> _topicMessages = new();
 
+    /// <summary>How many messages <see cref="_topicMessages"/> holds, bounded by <see cref="RealtimeWebSocketOptions.MaxQueuedTopicMessages"/>.</summary>
+    private int _queuedTopicMessages;
+
     /// <summary>
     /// Cancelled to wake the connection loop's idle wait for an inbound message, a topic message, the end of the
     /// receive loop or a close request; replaced after each use. The common wake (a change) needs no allocation: the
@@ -219,6 +222,19 @@ internal sealed partial class RealtimeConnection : IDisposable
     /// <summary>Queues a topic message for <paramref name="channel"/>; the connection loop sends it. Thread-safe, never blocks.</summary>
     internal void EnqueueTopicMessage(RealtimeChannel channel, RealtimeBroadcastMessage message)
     {
+        if (Interlocked.Increment(ref _queuedTopicMessages) > _options.MaxQueuedTopicMessages)
+        {
+            // The client reads slower than its topics produce: close it rather than hold an unbounded queue.
+            Interlocked.Decrement(ref _queuedTopicMessages);
+            if (!IsCloseRequested)
+            {
+                Log.TopicQueueFull(_logger, _id, _options.MaxQueuedTopicMessages);
+                RequestClose(WebSocketCloseStatus.PolicyViolation, "too slow: message queue full");
+            }
+
+            return;
+        }
+
         _topicMessages.Enqueue((channel, message));
         Wake();
     }
@@ -339,6 +355,7 @@ internal sealed partial class RealtimeConnection : IDisposable
         bool worked = false;
         for (int i = 0; i < TopicBatch && _topicMessages.TryDequeue(out (RealtimeChannel Channel, RealtimeBroadcastMessage Message) item); i++)
         {
+            Interlocked.Decrement(ref _queuedTopicMessages);
             worked = true;
             if (item.Channel.IsClosed || (item.Message.IsPresenceDiff && !item.Channel.ReceivesPresence))
             {

@@ -112,6 +112,16 @@ public sealed class RealtimeWebSocketOptions
     /// </summary>
     public int MaxBroadcastPayloadBytes { get; set; } = DefaultMaxBroadcastPayloadBytes;
 
+    /// <summary>The default of <see cref="MaxQueuedTopicMessages"/>: 1,024 (the ring's size for changes).</summary>
+    public const int DefaultMaxQueuedTopicMessages = 1024;
+
+    /// <summary>
+    /// Gets or sets how many broadcast and presence messages may wait for one connection's socket. A connection whose
+    /// client reads so slowly that more pile up is closed with 1008 and the reason <c>too slow: message queue full</c>
+    /// (the client reconnects), so one slow socket holds bounded memory and never delays the others. The default is 1,024.
+    /// </summary>
+    public int MaxQueuedTopicMessages { get; set; } = DefaultMaxQueuedTopicMessages;
+
     /// <summary>Gets or sets how many channels (topics) one connection may join at once. The default is 100.</summary>
     public int MaxChannelsPerConnection { get; set; } = DefaultMaxChannelsPerConnection;
 
@@ -170,6 +180,7 @@ public sealed class RealtimeWebSocketOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundMessageBytes, 256);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxInboundMessagesPerSecond);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxBroadcastPayloadBytes);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxQueuedTopicMessages);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(SendTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CloseTimeout, TimeSpan.Zero);
