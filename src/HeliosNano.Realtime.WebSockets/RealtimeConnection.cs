@@ -44,7 +44,8 @@ internal sealed partial class RealtimeConnection : IDisposable
     private readonly PostgresChangesExtension _postgres;
 
     /// <summary>Topic messages for this connection's channels, queued by any thread's fan-out, sent by the connection loop.</summary>
-    private readonly ConcurrentQueue<(RealtimeChannel Channel, RealtimeBroadcastMessage Message)> _topicMessages = new();
+    /// <summary>Broadcast and presence messages waiting for the loop; created by the first one, so a connection that only watches changes holds none.</summary>
+    private ConcurrentQueue<(RealtimeChannel Channel, RealtimeBroadcastMessage Message)>? _topicMessages;
 
     /// <summary>How many messages <see cref="_topicMessages"/> holds, bounded by <see cref="RealtimeWebSocketOptions.MaxQueuedTopicMessages"/>.</summary>
     private int _queuedTopicMessages;
@@ -179,7 +180,7 @@ internal sealed partial class RealtimeConnection : IDisposable
             FlushCounters();
             _postgres.Dispose();
             await _channels.RemoveAllAsync().ConfigureAwait(false);
-            _topicMessages.Clear();
+            Volatile.Read(ref _topicMessages)?.Clear();
             _metrics.Connections.Add(-1);
             Log.Disconnected(_logger, _id);
         }
@@ -235,9 +236,14 @@ internal sealed partial class RealtimeConnection : IDisposable
             return;
         }
 
-        _topicMessages.Enqueue((channel, message));
+        ConcurrentQueue<(RealtimeChannel Channel, RealtimeBroadcastMessage Message)> queue = Volatile.Read(ref _topicMessages)
+            ?? Interlocked.CompareExchange(ref _topicMessages, new(), null)
+            ?? _topicMessages;
+        queue.Enqueue((channel, message));
         Wake();
     }
+
+    private bool HasTopicMessages => Volatile.Read(ref _topicMessages) is { IsEmpty: false };
 
     /// <summary>Wakes the connection loop's idle wait (it re-checks inbound messages and close requests). Thread-safe.</summary>
     private void Wake()
@@ -288,7 +294,7 @@ internal sealed partial class RealtimeConnection : IDisposable
 
                 // What the message caused on its topics (a self broadcast, its own presence diff) goes out before the
                 // replies to later messages, so a client sees effects in the order of its pushes.
-                if (!_topicMessages.IsEmpty)
+                if (HasTopicMessages)
                 {
                     await SendTopicMessagesAsync().ConfigureAwait(false);
                 }
@@ -324,7 +330,7 @@ internal sealed partial class RealtimeConnection : IDisposable
                 return;
             }
 
-            if (IsCloseRequested || _inbound.Reader.TryPeek(out _) || !_topicMessages.IsEmpty)
+            if (IsCloseRequested || _inbound.Reader.TryPeek(out _) || HasTopicMessages)
             {
                 continue;
             }
@@ -353,7 +359,8 @@ internal sealed partial class RealtimeConnection : IDisposable
     private async ValueTask<bool> SendTopicMessagesAsync()
     {
         bool worked = false;
-        for (int i = 0; i < TopicBatch && _topicMessages.TryDequeue(out (RealtimeChannel Channel, RealtimeBroadcastMessage Message) item); i++)
+        ConcurrentQueue<(RealtimeChannel Channel, RealtimeBroadcastMessage Message)>? queue = Volatile.Read(ref _topicMessages);
+        for (int i = 0; queue is not null && i < TopicBatch && queue.TryDequeue(out (RealtimeChannel Channel, RealtimeBroadcastMessage Message) item); i++)
         {
             Interlocked.Decrement(ref _queuedTopicMessages);
             worked = true;
