@@ -72,6 +72,19 @@ internal sealed class SampleDatabase : IDisposable
     }
 
     /// <summary>
+    /// Takes the connection for work that spans several calls: a PostgreSQL-protocol session's transaction, held from
+    /// <c>BEGIN</c> to <c>COMMIT</c>. No other request runs until <see cref="Exit"/>, exactly as SQLite has one writer.
+    /// </summary>
+    public async Task<SqliteConnection> EnterAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        return _connection;
+    }
+
+    /// <summary>Gives the connection taken by <see cref="EnterAsync"/> back.</summary>
+    public void Exit() => _gate.Release();
+
+    /// <summary>
     /// Makes every table known to the notifier, so a WebSocket client may join <c>realtime:public:&lt;table&gt;</c> as soon
     /// as the table exists (a join naming an unknown table gets a <c>system</c> error, which catches typos).
     /// </summary>
