@@ -67,7 +67,7 @@ internal static class PgMessageWriter
     /// <summary><c>ErrorResponse</c> (or, with <paramref name="notice"/>, <c>NoticeResponse</c>): severity, SQLSTATE and message.</summary>
     public static void ErrorResponse(IBufferWriter<byte> writer, string severity, string sqlState, string message, bool notice = false)
     {
-        int length = (3 * (1 + 1)) + CStringLength(severity) + CStringLength(severity) + CStringLength(sqlState) + CStringLength(message) + 1;
+        int length = 4 + CStringLength(severity) + CStringLength(severity) + CStringLength(sqlState) + CStringLength(message) + 1;
         Span<byte> span = Begin(writer, notice ? (byte)'N' : (byte)'E', length, out int total);
         int at = 5;
         span[at++] = (byte)'S';
