@@ -189,6 +189,18 @@ public class PgListenerTests
         Assert.That(await stream.ReadAsync(new byte[1], cancellationToken), Is.Zero, "then the connection is closed");
     }
 
+    [TestCase(null, null, "trust")]
+    [TestCase(null, "pw", "scram-sha-256")]
+    [TestCase("trust", "pw", "trust")]
+    [TestCase("SCRAM-SHA-256", "pw", "scram-sha-256")]
+    public void ResolveAuth_Options_GetTheMethod(string? auth, string? password, string expected) =>
+        Assert.That(PgListener.ResolveAuth(new SampleOptions { Auth = auth, Password = password }), Is.EqualTo(expected));
+
+    [TestCase("scram-sha-256", null)]
+    [TestCase("md5", "pw")]
+    public void ResolveAuth_Inconsistent_RefusesToStart(string auth, string? password) =>
+        Assert.Throws<SampleStartupException>(() => PgListener.ResolveAuth(new SampleOptions { Auth = auth, Password = password }));
+
     private static async Task AssertFatalThenCloseAsync(NetworkStream stream, string sqlState, CancellationToken cancellationToken)
     {
         List<(char Type, byte[] Body)> answer = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
