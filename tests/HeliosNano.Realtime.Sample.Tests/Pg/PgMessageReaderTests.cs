@@ -25,6 +25,35 @@ public class PgMessageReaderTests
     }
 
     [Test]
+    public void TryRead_FramingAcrossSegments_AllocatesNothing()
+    {
+        byte[] stream = [.. Message('Q', "SELECT 1;\0"), .. Message('S', string.Empty), .. Message('Q', "SELECT 2;\0")];
+        ReadOnlySequence<byte> all = Segments(stream, 3, 17);
+        int Frame()
+        {
+            int count = 0;
+            ReadOnlySequence<byte> buffer = all;
+            while (PgMessageReader.TryRead(buffer, out PgFrontendMessage message, out SequencePosition consumed))
+            {
+                count += message.Type;
+                buffer = buffer.Slice(consumed);
+            }
+
+            return count;
+        }
+
+        Frame();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int total = 0;
+        for (int i = 0; i < 1000; i++)
+        {
+            total += Frame();
+        }
+
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, $"{total}");
+    }
+
+    [Test]
     public void TryRead_IncompleteMessage_WaitsForMore()
     {
         byte[] message = Message('Q', "SELECT 1;\0");
