@@ -43,6 +43,17 @@ internal sealed class PgQueryRunner
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(output);
+        if (PgCatalog.IsCatalogQuery(sql, out string? replacement))
+        {
+            if (replacement is null)
+            {
+                PgMessageWriter.ErrorResponse(output, "ERROR", "0A000", PgCatalog.Unsupported);
+                return;
+            }
+
+            sql = replacement;
+        }
+
         List<string> statements = SqlScript.Split(sql);
         if (statements.Count == 0)
         {

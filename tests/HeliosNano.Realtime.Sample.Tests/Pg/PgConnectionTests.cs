@@ -117,6 +117,17 @@ public class PgConnectionTests
         Assert.That(error, Does.Contain("ERROR:  no such table: nowhere"));
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Psql_BackslashDt_ListsTablesAndOtherCatalogCommandsGetAClearError(CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0");
+        (int code, string output, string error) = await PgWire.RunPsqlAsync(string.Empty, server.PgPort, CreateOrders + "\\dt\n\\d orders\nSELECT 1 AS still_here;\n", cancellationToken);
+        Assert.That(code, Is.Zero);
+        Assert.That(output, Does.Contain(" public | orders | table | postgres").And.Contain("still_here"));
+        Assert.That(error, Does.Contain("ERROR:  this SQLite-backed sample has no pg_catalog"));
+    }
+
     private static async Task<ClientWebSocket> JoinOrdersAsync(SampleServer server, CancellationToken cancellationToken)
     {
         ClientWebSocket socket = await server.ConnectAsync(cancellationToken);
