@@ -12,8 +12,8 @@ namespace HeliosNano.Realtime.Sample;
 /// </para>
 /// <para>
 /// With a key, a request must carry it as an <c>apikey</c> (or <c>x-api-key</c>) header, as <c>Authorization: Bearer</c>,
-/// or as <c>?apikey=</c> (browsers cannot set headers on a WebSocket, so supabase-js sends the query parameter); else
-/// 401. Without a key the server listens on loopback only, which still leaves the browser as a way in: any web page may
+/// or, on the realtime WebSocket only, as <c>?apikey=</c> (browsers cannot set headers on a WebSocket, so supabase-js
+/// sends the query parameter; <see cref="QueryKeyRedaction"/> keeps it out of the logs); else 401. Without a key the server listens on loopback only, which still leaves the browser as a way in: any web page may
 /// POST to <c>http://localhost:8080/sql</c> or open a WebSocket to it. So without a key a request that carries an
 /// <c>Origin</c> header is refused (403) unless that origin is itself on loopback (the dashboard, a local dev server).
 /// </para>
@@ -89,7 +89,11 @@ internal sealed class AccessGuard
             return null;
         }
 
-        if (Matches(request.Headers["apikey"]) || Matches(request.Headers["x-api-key"]) || Matches(request.Query["apikey"]))
+        // ?apikey= only on the WebSocket, where browsers cannot set headers (supabase-js sends it there); elsewhere a
+        // key in the URL would end up in logs, proxies and browser history, so it must come in a header.
+        bool queryAllowed = request.Path.StartsWithSegments("/realtime");
+        if (Matches(request.Headers["apikey"]) || Matches(request.Headers["x-api-key"])
+            || (queryAllowed && Matches(QueryKeyRedaction.GetQueryKey(request.HttpContext))))
         {
             return null;
         }
@@ -101,8 +105,12 @@ internal sealed class AccessGuard
         }
 
         status = StatusCodes.Status401Unauthorized;
-        return "API key is missing or invalid: send it as the 'apikey' header, 'Authorization: Bearer <key>', or '?apikey=<key>'.";
+        return queryAllowed
+            ? "API key is missing or invalid: send it as the 'apikey' header, 'Authorization: Bearer <key>', or '?apikey=<key>'."
+            : "API key is missing or invalid: send it as the 'apikey' header or 'Authorization: Bearer <key>' ('?apikey=' is accepted on the realtime WebSocket only).";
     }
+
+    private bool Matches(Microsoft.Extensions.Primitives.StringValues candidates) => candidates.Count == 1 && Matches(candidates[0]);
 
     private bool Matches(string? candidate) =>
         !string.IsNullOrEmpty(candidate) && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(candidate), _key);

@@ -93,8 +93,19 @@ internal static partial class SampleApp
             builder.Services.AddHostedService(services => services.GetRequiredService<PgListener>());
         }
 
+        // ?apikey= is moved out of the URL before the hosting layer logs "Request starting …".
+        builder.Services.AddSingleton<IHttpContextFactory, QueryKeyRedaction>();
+
         WebApplication app = builder.Build();
         AccessGuard guard = app.Services.GetRequiredService<AccessGuard>();
+
+        // The dashboard runs SQL on a click: no other site may frame it (clickjacking).
+        app.Use(static (context, next) =>
+        {
+            context.Response.Headers.XFrameOptions = "DENY";
+            context.Response.Headers.ContentSecurityPolicy = "frame-ancestors 'none'";
+            return next(context);
+        });
 
         var dashboard = new EmbeddedFileProvider(typeof(SampleApp).Assembly, typeof(SampleApp).Namespace + ".wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = dashboard });
@@ -125,7 +136,10 @@ internal static partial class SampleApp
         MapRealtime(app);
 
         // Open the database (and attach change capture) now rather than on the first request.
-        _ = app.Services.GetRequiredService<SampleDatabase>();
+        SampleDatabase database = app.Services.GetRequiredService<SampleDatabase>();
+
+        // Stopping interrupts whatever SQL runs, so shutdown never waits for a client's query to finish.
+        app.Lifetime.ApplicationStopping.Register(database.Stop);
         app.Lifetime.ApplicationStarted.Register(() => LogStartup(app, guard));
         return app;
     }

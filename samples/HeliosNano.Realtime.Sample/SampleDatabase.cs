@@ -1,6 +1,7 @@
 using HeliosNano.Realtime.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using SQLitePCL;
 
 namespace HeliosNano.Realtime.Sample;
 
@@ -10,6 +11,11 @@ namespace HeliosNano.Realtime.Sample;
 /// sample keeps a single connection open for its lifetime and serializes all access with a <see cref="SemaphoreSlim"/>.
 /// Change capture is attached to that same connection, so every write made through <c>/sql</c> or <c>/rest/v1</c> is
 /// published after it commits.
+/// <para>
+/// Every request's SQL is bounded: it is interrupted (through SQLite's progress handler, so SQLite rolls it back) when its
+/// client goes away, when it runs past <see cref="SampleOptions.StatementTimeout"/>, or when the server stops; so the
+/// gate is always released within a bounded time, and shutdown never waits on a client's query.
+/// </para>
 /// </remarks>
 internal sealed class SampleDatabase : IDisposable
 {
@@ -17,6 +23,30 @@ internal sealed class SampleDatabase : IDisposable
     private readonly SqliteConnection _connection;
     private readonly SqliteChangeCapture _capture;
     private readonly ChangeNotifier _notifier;
+    private readonly TimeSpan _statementTimeout;
+
+    /// <summary>Cancelled when the server stops: interrupts the running work and fails the waiting.</summary>
+    private readonly CancellationTokenSource _stopping = new();
+    private bool _disposed;
+
+    /// <summary>The cancellation of the work that holds the connection, read by the progress handler; null when idle.</summary>
+    private volatile CancellationTokenSource? _running;
+
+    /// <summary>Kept in a field: SQLite holds a pointer to the callback for the connection's lifetime.</summary>
+    private readonly delegate_progress _progress;
+
+    /// <summary>
+    /// SQLite calls the progress handler every this many virtual-machine instructions of a running statement: often
+    /// enough to stop within microseconds, rarely enough to cost nothing measurable. A handler (rather than one
+    /// <c>sqlite3_interrupt</c> call) cannot miss a cancellation that lands between two statements of a request.
+    /// </summary>
+    private const int ProgressInstructions = 1000;
+
+    /// <summary>
+    /// How long <see cref="Dispose"/> waits for the running work after interrupting it. SQLite stops at the next
+    /// instruction, so this is only reached by a statement stuck outside SQLite; shutdown then goes on without it.
+    /// </summary>
+    private static readonly TimeSpan s_disposeWait = TimeSpan.FromSeconds(5);
 
     /// <summary>Initializes a new instance of the <see cref="SampleDatabase"/> class and opens the database.</summary>
     public SampleDatabase(IOptions<SampleOptions> options, ChangeNotifier notifier, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
@@ -25,6 +55,8 @@ internal sealed class SampleDatabase : IDisposable
         ArgumentNullException.ThrowIfNull(notifier);
         string? file = options.Value.Database;
         IsInMemory = string.IsNullOrWhiteSpace(file);
+        MaxResponseBytes = options.Value.MaxResponseBytes > 0 ? options.Value.MaxResponseBytes : SampleOptions.DefaultMaxResponseBytes;
+        _statementTimeout = options.Value.StatementTimeout > TimeSpan.Zero ? options.Value.StatementTimeout : SampleOptions.DefaultStatementTimeout;
         Location = IsInMemory ? ":memory:" : Path.GetFullPath(file!);
         var builder = new SqliteConnectionStringBuilder
         {
@@ -34,6 +66,11 @@ internal sealed class SampleDatabase : IDisposable
         };
         _connection = new SqliteConnection(builder.ConnectionString);
         _connection.Open();
+
+        // Before any client SQL: no statement may reach a file other than this database (ATTACH, VACUUM INTO, load_extension).
+        SqliteSandbox.Apply(_connection);
+        _progress = static state => ((SampleDatabase)state)._running?.IsCancellationRequested == true ? 1 : 0;
+        raw.sqlite3_progress_handler(_connection.Handle, ProgressInstructions, _progress, this);
         _notifier = notifier;
         _capture = _connection.CaptureChanges(notifier, new SqliteChangeCaptureOptions
         {
@@ -50,26 +87,73 @@ internal sealed class SampleDatabase : IDisposable
     /// <summary>The schema name changes are published under (SQLite has none; Supabase clients expect <c>public</c>).</summary>
     public const string SchemaName = "public";
 
+    /// <summary>Gets the largest JSON response a request may build (<see cref="SampleOptions.MaxResponseBytes"/>).</summary>
+    public long MaxResponseBytes { get; }
+
     /// <summary>Gets whether the database is in memory (lost on exit).</summary>
     public bool IsInMemory { get; }
 
     /// <summary>Gets the database file's full path, or <c>:memory:</c>.</summary>
     public string Location { get; }
 
-    /// <summary>Runs <paramref name="work"/> on the connection once no other request is using it.</summary>
+    /// <summary>Gets whether a request holds the connection now (for tests).</summary>
+    internal bool IsBusy => _gate.CurrentCount == 0;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the connection once no other request is using it, interrupting it when
+    /// <paramref name="cancellationToken"/> fires (the client went away), after <see cref="SampleOptions.StatementTimeout"/>,
+    /// or when the server stops.
+    /// </summary>
+    /// <exception cref="SqlTimeoutException">The work ran past the statement timeout; SQLite rolled it back.</exception>
+    /// <exception cref="OperationCanceledException">The client went away or the server is stopping.</exception>
     public async Task<T> RunAsync<T>(Func<SqliteConnection, T> work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
-        await _gate.WaitAsync(cancellationToken);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        await _gate.WaitAsync(cancel.Token);
         try
         {
-            return work(_connection);
+            ObjectDisposedException.ThrowIf(_disposed, this);
+
+            // The clock starts once the request holds the connection: waiting for the gate is not running SQL.
+            cancel.CancelAfter(_statementTimeout);
+            T result;
+            _running = cancel;
+            try
+            {
+                result = work(_connection);
+            }
+            catch (Exception e) when (cancel.IsCancellationRequested && e is not OperationCanceledException)
+            {
+                // The interrupt surfaced as the work's own error ("interrupted"); say what really happened.
+                if (cancellationToken.IsCancellationRequested || _stopping.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException("The request's SQL was interrupted: the client went away or the server is stopping.", e, cancel.Token);
+                }
+
+                throw new SqlTimeoutException(SqlTimeoutException.TimeoutMessage, e);
+            }
+            finally
+            {
+                _running = null;
+
+                // An interrupted read can leave the request's transaction open; the next request must start clean.
+                if (raw.sqlite3_get_autocommit(_connection.Handle) == 0)
+                {
+                    Sql.SqlBatch.RollBack(_connection);
+                }
+            }
+
+            return result;
         }
         finally
         {
             _gate.Release();
         }
     }
+
+    /// <summary>Interrupts the running work and refuses new work: called when the server starts stopping.</summary>
+    public void Stop() => _stopping.Cancel();
 
     /// <summary>
     /// Takes the connection for work that spans several calls: a PostgreSQL-protocol session's transaction, held from
@@ -103,11 +187,19 @@ internal sealed class SampleDatabase : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        _gate.Wait();
+        Stop();
+        if (!_gate.Wait(s_disposeWait))
+        {
+            // Something holds the connection outside SQLite's reach; the process is ending, so leave it rather than hang.
+            return;
+        }
+
         try
         {
+            _disposed = true;
             _capture.Dispose();
             _connection.Dispose();
+            _stopping.Dispose();
         }
         finally
         {

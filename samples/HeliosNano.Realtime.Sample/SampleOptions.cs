@@ -38,4 +38,22 @@ internal sealed class SampleOptions
 
     /// <summary>Gets or sets the password <c>scram-sha-256</c> checks, for any user name (<c>--password</c>).</summary>
     public string? Password { get; set; }
+
+    /// <summary>The default of <see cref="StatementTimeout"/>: 30 seconds.</summary>
+    public static readonly TimeSpan DefaultStatementTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets how long one request may run SQL on the database (its statements together, once it holds the
+    /// connection); past it SQLite is interrupted and the request is rolled back. The default is 30 seconds.
+    /// </summary>
+    public TimeSpan StatementTimeout { get; set; } = DefaultStatementTimeout;
+
+    /// <summary>The default of <see cref="MaxResponseBytes"/>: 16 MiB.</summary>
+    public const long DefaultMaxResponseBytes = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets the largest JSON response of <c>/sql</c> and <c>/rest/v1</c>, in bytes; a larger result is refused
+    /// (and the request rolled back) instead of being built. The default is 16 MiB.
+    /// </summary>
+    public long MaxResponseBytes { get; set; } = DefaultMaxResponseBytes;
 }

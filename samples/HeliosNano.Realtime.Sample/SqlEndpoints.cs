@@ -30,6 +30,14 @@ internal static class SqlEndpoints
             return;
         }
 
+        // Microsoft.Data.Sqlite's statement loop never advances past an embedded NUL (sqlite3_prepare leaves the tail
+        // where it was) and spins for ever outside SQLite's reach: such text must never get there.
+        if (sql.Contains('\0', StringComparison.Ordinal))
+        {
+            await WriteErrorAsync(context, "The SQL text contains a NUL character (\\u0000), which SQLite cannot run; nothing was executed.", 0, null);
+            return;
+        }
+
         var buffer = new ArrayBufferWriter<byte>();
         try
         {
@@ -39,7 +47,7 @@ internal static class SqlEndpoints
                     using var writer = new Utf8JsonWriter(buffer, RowJson.WriterOptions);
                     try
                     {
-                        SqlBatch.Execute(connection, sql, writer);
+                        SqlBatch.Execute(connection, sql, writer, database.MaxResponseBytes);
                     }
                     finally
                     {
@@ -53,6 +61,17 @@ internal static class SqlEndpoints
         catch (SqlBatchException ex)
         {
             await WriteErrorAsync(context, ex.Message, ex.StatementNumber, ex.Statement);
+            return;
+        }
+        catch (SqlTimeoutException ex)
+        {
+            SqlBatchException? batch = ex.InnerException as SqlBatchException;
+            await WriteErrorAsync(context, ex.Message, batch?.StatementNumber ?? 0, batch?.Statement);
+            return;
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            await WriteErrorAsync(context, "The server is stopping; the request was rolled back.", 0, null, StatusCodes.Status503ServiceUnavailable);
             return;
         }
 
@@ -84,14 +103,20 @@ internal static class SqlEndpoints
             error = "The body starts with '{' but is not valid JSON: " + ex.Message;
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate ("\ud800") parses, but cannot be read as text.
+            error = "The body's \"query\" holds an unpaired UTF-16 surrogate escape.";
+            return null;
+        }
 
         error = "A JSON body must be an object with a string property \"query\".";
         return null;
     }
 
-    private static async Task WriteErrorAsync(HttpContext context, string message, int statementNumber, string? statement)
+    private static async Task WriteErrorAsync(HttpContext context, string message, int statementNumber, string? statement, int status = StatusCodes.Status400BadRequest)
     {
-        context.Response.StatusCode = StatusCodes.Status400BadRequest;
+        context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer, RowJson.WriterOptions))

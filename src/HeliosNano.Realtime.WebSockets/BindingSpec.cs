@@ -25,7 +25,7 @@ internal sealed class BindingSpec
     public string? Error { get; }
 
     /// <summary>Reads one element of <c>config.postgres_changes</c>: <c>{event, schema?, table?, filter?}</c>.</summary>
-    public static BindingSpec FromElement(JsonElement element)
+    public static BindingSpec FromElement(JsonElement element, RealtimeWebSocketOptions? limits = null)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -41,7 +41,7 @@ internal sealed class BindingSpec
         }
 
         int id = PostgresBinding.ComputeId(eventName, schema, table, filter);
-        return Create(element, id, eventName ?? "*", schema, table, filter);
+        return Create(element, id, eventName ?? "*", schema, table, filter, limits);
     }
 
     /// <summary>
@@ -49,7 +49,7 @@ internal sealed class BindingSpec
     /// <c>*</c> = every table; <c>schema:table[:filter]</c>; one segment = a table (the tutorial's rightmost-segment
     /// rule), or a schema when the notifier knows a schema but no table of that name.
     /// </summary>
-    public static BindingSpec FromTopic(string name, ChangeNotifier notifier)
+    public static BindingSpec FromTopic(string name, ChangeNotifier notifier, RealtimeWebSocketOptions? limits = null)
     {
         string schema;
         string table;
@@ -78,7 +78,7 @@ internal sealed class BindingSpec
         }
 
         int id = PostgresBinding.ComputeId("*", schema, table, filter);
-        return Create(default, id, "*", schema, table, filter);
+        return Create(default, id, "*", schema, table, filter, limits);
     }
 
     /// <summary>Writes the client's binding verbatim, in its own key order, plus <c>"id"</c>.</summary>
@@ -111,7 +111,7 @@ internal sealed class BindingSpec
         writer.WriteEndObject();
     }
 
-    private static BindingSpec Create(JsonElement element, int id, string eventName, string? schema, string? table, string? filterText)
+    private static BindingSpec Create(JsonElement element, int id, string eventName, string? schema, string? table, string? filterText, RealtimeWebSocketOptions? limits)
     {
         // Supabase's defaults: no table (or *) = every table; a table without a schema is in public.
         string effectiveTable = string.IsNullOrEmpty(table) ? TableFilter.Wildcard : table;
@@ -121,7 +121,7 @@ internal sealed class BindingSpec
         RowFilter? filter;
         try
         {
-            filter = RowFilter.Parse(filterText);
+            filter = RowFilter.Parse(filterText, limits?.MaxFilterLength ?? int.MaxValue, limits?.MaxFilterConditions ?? int.MaxValue);
         }
         catch (FormatException e)
         {

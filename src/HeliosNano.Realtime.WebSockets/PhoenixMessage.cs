@@ -52,6 +52,7 @@ internal sealed class PhoenixMessage : IDisposable
         }
 
         JsonElement root = document.RootElement;
+
         JsonElement joinRef, @ref, topic, eventName, payload;
         if (arrayFormat)
         {
@@ -86,9 +87,19 @@ internal sealed class PhoenixMessage : IDisposable
 
         bool refsOk = TryGetRef(@ref, out string? refText) & TryGetRef(joinRef, out string? joinRefText);
         refForError = refText;
-        if (topic.ValueKind == JsonValueKind.String)
+        // System.Text.Json accepts an escaped lone surrogate ("\ud800") while parsing and throws only when the string
+        // is read; such a message is malformed (answered as such when its ref and topic are readable), so no later
+        // GetString can throw on client input.
+        if (topic.ValueKind == JsonValueKind.String && HasOnlyValidStrings(topic))
         {
             topicForError = topic.GetString();
+        }
+
+        if (!HasOnlyValidStrings(root))
+        {
+            document.Dispose();
+            error = "invalid JSON: a string holds an unpaired UTF-16 surrogate escape";
+            return null;
         }
 
         if (!refsOk)
@@ -112,10 +123,54 @@ internal sealed class PhoenixMessage : IDisposable
             return null;
         }
 
-        return new PhoenixMessage(document, joinRefText, refText, topic.GetString()!, eventName.GetString()!, payload);
+        return new PhoenixMessage(document, joinRefText, refText, topic.GetString()!, eventName.GetString()!, payload) { Utf8Length = utf8.Length };
     }
 
+    /// <summary>Gets the message's size in bytes, as received.</summary>
+    public int Utf8Length { get; private init; }
+
     public void Dispose() => _document.Dispose();
+
+    /// <summary>Returns whether every string and property name under <paramref name="element"/> can be read as UTF-16.</summary>
+    internal static bool HasOnlyValidStrings(JsonElement element)
+    {
+        try
+        {
+            Visit(element);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        static void Visit(JsonElement element)
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    break;
+                case JsonValueKind.Array:
+                    foreach (JsonElement item in element.EnumerateArray())
+                    {
+                        Visit(item);
+                    }
+
+                    break;
+                case JsonValueKind.Object:
+                    foreach (JsonProperty property in element.EnumerateObject())
+                    {
+                        _ = property.Name;
+                        Visit(property.Value);
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
 
     private static bool TryGetRef(JsonElement element, out string? raw)
     {

@@ -64,15 +64,21 @@ internal sealed class PostgresChangesExtension : IDisposable
         {
             if (config.ValueKind == JsonValueKind.Object && config.TryGetProperty("postgres_changes"u8, out JsonElement list) && list.ValueKind == JsonValueKind.Array)
             {
+                int count = list.GetArrayLength();
+                if (count > _options.MaxBindingsPerChannel)
+                {
+                    return new PostgresJoin(specs, [], [], $"TooManyBindings: the join has {count} postgres_changes bindings; this server accepts at most {_options.MaxBindingsPerChannel} per channel");
+                }
+
                 foreach (JsonElement element in list.EnumerateArray())
                 {
-                    specs.Add(BindingSpec.FromElement(element));
+                    specs.Add(BindingSpec.FromElement(element, _options));
                 }
             }
         }
         else
         {
-            specs.Add(BindingSpec.FromTopic(name, _notifier));
+            specs.Add(BindingSpec.FromTopic(name, _notifier, _options));
         }
 
         // Set the bindings up (parse filters, check tables and columns), then authorize them all before any state changes.
@@ -120,6 +126,22 @@ internal sealed class PostgresChangesExtension : IDisposable
             }
 
             active.Add(binding);
+        }
+
+        // The per-change evaluation budget: what every channel's filters cost together stays under the limit, so the
+        // work one change causes on this connection is fixed here, at join time (the channel being replaced does not count).
+        int cost = active.Sum(static b => b.Filter?.Cost ?? 0);
+        foreach (RealtimeChannel other in _channels.InOrder)
+        {
+            if (!string.Equals(other.Topic, topic, StringComparison.Ordinal))
+            {
+                cost += other.Bindings.Sum(static b => b.Filter?.Cost ?? 0);
+            }
+        }
+
+        if (cost > _options.MaxFilterConditionsPerConnection)
+        {
+            return new PostgresJoin(specs, [], errors, $"FilterBudgetExceeded: this connection's filters would hold {cost} conditions; this server evaluates at most {_options.MaxFilterConditionsPerConnection} per change and connection");
         }
 
         return new PostgresJoin(specs, active, errors, null);
@@ -173,7 +195,7 @@ internal sealed class PostgresChangesExtension : IDisposable
     public async ValueTask<bool> DeliverBatchAsync()
     {
         bool worked = false;
-        for (int i = 0; i < ChangeBatch; i++)
+        for (int i = 0; i < ChangeBatch && !_connection.IsEnding; i++)
         {
             bool read = _reader.TryRead(out ChangeEvent? change);
             if (_pendingLags.Count > 0)
@@ -305,6 +327,13 @@ internal sealed class PostgresChangesExtension : IDisposable
         // Index loop: a crashing channel is removed from the list while we walk it.
         for (int c = 0; c < channels.Count; c++)
         {
+            // A client that left gets no more work: without this a gone socket kept its filters burning CPU until
+            // the next send failed.
+            if (_connection.IsEnding)
+            {
+                return;
+            }
+
             RealtimeChannel channel = channels[c];
             if (change.Sequence <= channel.StartAfter)
             {

@@ -17,7 +17,16 @@ internal sealed partial class RealtimeConnection
         public static partial void ClientLagged(ILogger logger, long missed, string connectionId, long resumeSequence);
 
         [LoggerMessage(4, LogLevel.Warning, "Dropped a malformed WebSocket message from {ConnectionId}: {Reason}", EventName = "MalformedWebSocketMessage")]
-        public static partial void MalformedMessage(ILogger logger, string connectionId, string reason);
+        private static partial void MalformedMessageCore(ILogger logger, string connectionId, string reason);
+
+        /// <summary>Logs <c>MalformedMessage</c>; the client's text is sanitized (<see cref="LogText"/>) first.</summary>
+        public static void MalformedMessage(ILogger logger, string connectionId, string reason)
+        {
+            if (logger.IsEnabled(LogLevel.Warning))
+            {
+                MalformedMessageCore(logger, connectionId, LogText.Sanitize(reason));
+            }
+        }
 
         [LoggerMessage(5, LogLevel.Warning, "Dropped a binary WebSocket message of {Length} bytes from {ConnectionId}: this server accepts only JSON text frames.", EventName = "BinaryMessageDropped")]
         public static partial void BinaryMessageDropped(ILogger logger, int length, string connectionId);
@@ -35,10 +44,28 @@ internal sealed partial class RealtimeConnection
         public static partial void SendTimedOut(ILogger logger, string connectionId, TimeSpan sendTimeout);
 
         [LoggerMessage(10, LogLevel.Information, "Refused join of {Topic} on {ConnectionId}: {Reason}", EventName = "JoinRefused")]
-        public static partial void JoinRefused(ILogger logger, string topic, string connectionId, string reason);
+        private static partial void JoinRefusedCore(ILogger logger, string topic, string connectionId, string reason);
+
+        /// <summary>Logs <c>JoinRefused</c>; the client's text is sanitized (<see cref="LogText"/>) first.</summary>
+        public static void JoinRefused(ILogger logger, string topic, string connectionId, string reason)
+        {
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                JoinRefusedCore(logger, LogText.Sanitize(topic), connectionId, LogText.Sanitize(reason));
+            }
+        }
 
         [LoggerMessage(11, LogLevel.Debug, "{ConnectionId} joined {Topic} with {BindingCount} active bindings, from sequence {StartAfter}.", EventName = "Joined")]
-        public static partial void Joined(ILogger logger, string connectionId, string topic, int bindingCount, long startAfter);
+        private static partial void JoinedCore(ILogger logger, string connectionId, string topic, int bindingCount, long startAfter);
+
+        /// <summary>Logs <c>Joined</c>; the client's text is sanitized (<see cref="LogText"/>) first.</summary>
+        public static void Joined(ILogger logger, string connectionId, string topic, int bindingCount, long startAfter)
+        {
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                JoinedCore(logger, connectionId, LogText.Sanitize(topic), bindingCount, startAfter);
+            }
+        }
 
         [LoggerMessage(12, LogLevel.Warning, "A client connected to the realtime endpoint, but no ChangeNotifier is registered: call services.AddHeliosRealtime().", EventName = "NotifierMissing")]
         public static partial void NotifierMissing(ILogger logger);
@@ -47,18 +74,60 @@ internal sealed partial class RealtimeConnection
         public static partial void ConnectionFailed(ILogger logger, string connectionId, Exception exception);
 
         [LoggerMessage(14, LogLevel.Error, "Channel {Topic} of {ConnectionId} crashed and was closed.", EventName = "ChannelCrashed")]
-        public static partial void ChannelCrashed(ILogger logger, string topic, string connectionId, Exception exception);
+        private static partial void ChannelCrashedCore(ILogger logger, string topic, string connectionId, Exception exception);
+
+        /// <summary>Logs <c>ChannelCrashed</c>; the client's text is sanitized (<see cref="LogText"/>) first.</summary>
+        public static void ChannelCrashed(ILogger logger, string topic, string connectionId, Exception exception)
+        {
+            if (logger.IsEnabled(LogLevel.Error))
+            {
+                ChannelCrashedCore(logger, LogText.Sanitize(topic), connectionId, exception);
+            }
+        }
 
         [LoggerMessage(15, LogLevel.Debug, "Closing {ConnectionId} with {CloseStatus} ({Reason}).", EventName = "Closing")]
         public static partial void Closing(ILogger logger, string connectionId, WebSocketCloseStatus closeStatus, string reason);
 
         [LoggerMessage(16, LogLevel.Debug, "{ConnectionId} replays changes after sequence {LastSequence} on {Topic}.", EventName = "Replay")]
-        public static partial void Replay(ILogger logger, string connectionId, long lastSequence, string topic);
+        private static partial void ReplayCore(ILogger logger, string connectionId, long lastSequence, string topic);
+
+        /// <summary>Logs <c>Replay</c>; the client's text is sanitized (<see cref="LogText"/>) first.</summary>
+        public static void Replay(ILogger logger, string connectionId, long lastSequence, string topic)
+        {
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                ReplayCore(logger, connectionId, lastSequence, LogText.Sanitize(topic));
+            }
+        }
 
         [LoggerMessage(17, LogLevel.Debug, "Realtime WebSocket {ConnectionId} ended abruptly: {Reason}", EventName = "ConnectionAborted")]
         public static partial void ConnectionAborted(ILogger logger, string connectionId, string reason);
 
         [LoggerMessage(18, LogLevel.Error, "The AuthorizeJoin callback failed for {Topic} on {ConnectionId}; the join is refused.", EventName = "AuthorizationFailed")]
-        public static partial void AuthorizationFailed(ILogger logger, string topic, string connectionId, Exception exception);
+        private static partial void AuthorizationFailedCore(ILogger logger, string topic, string connectionId, Exception exception);
+
+        /// <summary>Logs <c>AuthorizationFailed</c>; the client's text is sanitized (<see cref="LogText"/>) first.</summary>
+        public static void AuthorizationFailed(ILogger logger, string topic, string connectionId, Exception exception)
+        {
+            if (logger.IsEnabled(LogLevel.Error))
+            {
+                AuthorizationFailedCore(logger, LogText.Sanitize(topic), connectionId, exception);
+            }
+        }
+
+        [LoggerMessage(19, LogLevel.Warning, "Refused a realtime WebSocket handshake from origin {Origin}: not an allowed origin.", EventName = "OriginRefused")]
+        private static partial void OriginRefusedCore(ILogger logger, string origin);
+
+        /// <summary>Logs <c>OriginRefused</c>; the client's text is sanitized (<see cref="LogText"/>) first.</summary>
+        public static void OriginRefused(ILogger logger, string origin)
+        {
+            if (logger.IsEnabled(LogLevel.Warning))
+            {
+                OriginRefusedCore(logger, LogText.Sanitize(origin));
+            }
+        }
+
+        [LoggerMessage(20, LogLevel.Warning, "Refused a realtime WebSocket handshake: the endpoint already holds {MaxConnections} connections.", EventName = "ConnectionLimitReached")]
+        public static partial void ConnectionLimitReached(ILogger logger, int maxConnections);
     }
 }

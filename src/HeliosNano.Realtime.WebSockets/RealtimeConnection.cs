@@ -139,7 +139,17 @@ internal sealed partial class RealtimeConnection : IDisposable
         try
         {
             await ConnectionLoopAsync().ConfigureAwait(false);
-            await CloseAsync(receive).ConfigureAwait(false);
+            if (_sendTimedOut)
+            {
+                // The abort landed between two sends: the loop saw the connection ending and stopped without a
+                // failed send to report it.
+                Log.SendTimedOut(_logger, _id, _options.SendTimeout);
+                _socket.Abort();
+            }
+            else
+            {
+                await CloseAsync(receive).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when ((_sendTimedOut || _sendTimeout.IsCancellationRequested)
             && e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
@@ -232,6 +242,12 @@ internal sealed partial class RealtimeConnection : IDisposable
     private void RenewWake() => Interlocked.Exchange(ref _wake, new CancellationTokenSource());
 
     private bool IsCloseRequested => Volatile.Read(ref _closeRequestedFlag) != 0;
+
+    /// <summary>
+    /// Gets whether the connection is closing or its client is gone (the receive loop ended on a close frame or an
+    /// error): work done for it, such as evaluating filters, should stop. Cheap: two reads.
+    /// </summary>
+    internal bool IsEnding => IsCloseRequested || _inbound.Reader.Completion.IsCompleted;
 
     private void OnIdle()
     {

@@ -99,6 +99,13 @@ internal sealed class RealtimeProtocolDispatcher
             return;
         }
 
+        // What a join carries is held for the channel's lifetime: its size has its own cap, below the frame limit.
+        if (message.Utf8Length > _options.MaxJoinPayloadBytes)
+        {
+            await RefuseJoinAsync(message, joinRef, $"PayloadTooLarge: the join is {message.Utf8Length} bytes; this server accepts joins of at most {_options.MaxJoinPayloadBytes} bytes").ConfigureAwait(false);
+            return;
+        }
+
         JsonElement payload = message.Payload;
         string? accessToken = null;
         JsonElement config = default;

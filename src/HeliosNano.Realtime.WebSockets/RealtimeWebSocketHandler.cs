@@ -21,6 +21,8 @@ internal sealed class RealtimeWebSocketHandler
     private readonly RealtimeWebSocketMetrics _metrics;
     private readonly TimeProvider _timeProvider;
     private readonly RealtimeTopicManager _topics;
+    private readonly RealtimeOriginPolicy _origins;
+    private readonly RealtimeConnectionLimiter _connections;
     private long _nextConnectionId;
 
     public RealtimeWebSocketHandler(RealtimeWebSocketOptions options, IServiceProvider services)
@@ -30,12 +32,17 @@ internal sealed class RealtimeWebSocketHandler
         _logger = services.GetService<ILoggerFactory>()?.CreateLogger("HeliosNano.Realtime.WebSockets.RealtimeConnection") ?? NullLogger.Instance;
         _metrics = services.GetService<RealtimeWebSocketMetrics>() ?? new RealtimeWebSocketMetrics(services.GetService<IMeterFactory>());
         _timeProvider = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        _origins = new RealtimeOriginPolicy(options.AllowedOrigins, options.ValidateOrigin, services);
+        _connections = new RealtimeConnectionLimiter(options.MaxConnections);
 
         // Without AddHeliosRealtimeWebSockets the endpoint still works, with topics shared by its own connections only.
         _topics = services.GetService<RealtimeTopicManager>() ?? new DefaultRealtimeTopicManager();
     }
 
     internal RealtimeWebSocketMetrics Metrics => _metrics;
+
+    /// <summary>Gets the endpoint's connection count, for tests.</summary>
+    internal RealtimeConnectionLimiter Connections => _connections;
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -65,6 +72,35 @@ internal sealed class RealtimeWebSocketHandler
             return;
         }
 
+        // Before the upgrade: a page from another site must not get a socket that carries its visitor's cookies.
+        if (!await _origins.IsAllowedAsync(context.Request).ConfigureAwait(false))
+        {
+            RealtimeConnection.Log.OriginRefused(_logger, context.Request.Headers.Origin.ToString());
+            await RealtimeOriginPolicy.RefuseAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (!_connections.TryAcquire())
+        {
+            RealtimeConnection.Log.ConnectionLimitReached(_logger, _options.MaxConnections);
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{\"error\":\"" + RealtimeConnectionLimiter.RefusalMessage + "\"}").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await RunAsync(context, arrayFormat).ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.Release();
+        }
+    }
+
+    private async Task RunAsync(HttpContext context, bool arrayFormat)
+    {
         // phoenix.js offers ["phoenix", "base64url.bearer.phx.…"] when it has an auth token; browsers abort unless one is selected.
         string? subProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains("phoenix") ? "phoenix" : null;
         string id = "ws-" + Interlocked.Increment(ref _nextConnectionId).ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -23,6 +23,84 @@ public sealed class RealtimeWebSocketOptions
     /// <summary>The default of <see cref="MaxInboundMessagesPerSecond"/>: 100, as Supabase's <c>max_events_per_second</c>.</summary>
     public const int DefaultMaxInboundMessagesPerSecond = 100;
 
+    /// <summary>The default of <see cref="MaxJoinPayloadBytes"/>: 16 KiB, far above a supabase-js join with a token and a few bindings.</summary>
+    public const int DefaultMaxJoinPayloadBytes = 16 * 1024;
+
+    /// <summary>The default of <see cref="MaxBindingsPerChannel"/>: 100.</summary>
+    public const int DefaultMaxBindingsPerChannel = 100;
+
+    /// <summary>The default of <see cref="MaxFilterLength"/>: 4,096 characters (an <c>in</c> list of 100 uuids fits).</summary>
+    public const int DefaultMaxFilterLength = 4096;
+
+    /// <summary>The default of <see cref="MaxFilterConditions"/>: 10 (Supabase itself takes one).</summary>
+    public const int DefaultMaxFilterConditions = 10;
+
+    /// <summary>The default of <see cref="MaxFilterConditionsPerConnection"/>: 1,000.</summary>
+    public const int DefaultMaxFilterConditionsPerConnection = 1000;
+
+    /// <summary>The default of <see cref="MaxConnections"/>: 10,000 (the adapter's load test soaked 10,000 connections).</summary>
+    public const int DefaultMaxConnections = 10_000;
+
+    /// <summary>
+    /// Gets or sets the largest <c>phx_join</c> message, in bytes; a larger join is refused with
+    /// <c>{"reason":"PayloadTooLarge: …"}</c>. Separate from <see cref="MaxInboundMessageBytes"/> because what a join
+    /// holds stays in memory for the channel's lifetime. The default is 16 KiB.
+    /// </summary>
+    public int MaxJoinPayloadBytes { get; set; } = DefaultMaxJoinPayloadBytes;
+
+    /// <summary>
+    /// Gets or sets how many <c>postgres_changes</c> bindings one join may carry; more refuses the join with
+    /// <c>{"reason":"TooManyBindings: …"}</c>. The default is 100.
+    /// </summary>
+    public int MaxBindingsPerChannel { get; set; } = DefaultMaxBindingsPerChannel;
+
+    /// <summary>
+    /// Gets or sets the longest row filter, in characters; a longer one gets the binding's
+    /// <c>Error parsing `filter` params</c> system error. The default is 4,096.
+    /// </summary>
+    public int MaxFilterLength { get; set; } = DefaultMaxFilterLength;
+
+    /// <summary>
+    /// Gets or sets how many comma-joined conditions one row filter may have; more gets the binding's
+    /// <c>Error parsing `filter` params</c> system error. The default is 10.
+    /// </summary>
+    public int MaxFilterConditions { get; set; } = DefaultMaxFilterConditions;
+
+    /// <summary>
+    /// Gets or sets the per-change evaluation budget of one connection: how many filter conditions all its channels'
+    /// bindings may hold together (each value of an <c>in</c> list counts as one). A join that would go past it is
+    /// refused with <c>{"reason":"FilterBudgetExceeded: …"}</c>, so the work one change costs a connection is bounded
+    /// when the client joins, not while changes flow. The default is 1,000.
+    /// </summary>
+    public int MaxFilterConditionsPerConnection { get; set; } = DefaultMaxFilterConditionsPerConnection;
+
+    /// <summary>
+    /// Gets or sets how many WebSocket connections the endpoint holds at once; an upgrade beyond it is refused with
+    /// HTTP 429 and <c>{"error":"Too many connected users"}</c>, as Supabase does. The default is 10,000.
+    /// </summary>
+    public int MaxConnections { get; set; } = DefaultMaxConnections;
+
+    /// <summary>
+    /// Gets the origins (<c>scheme://host[:port]</c>, compared case-insensitively) a browser page must come from to
+    /// open the socket, with the semantics of ASP.NET's <c>WebSocketOptions.AllowedOrigins</c>: empty allows any
+    /// origin, otherwise a handshake whose <c>Origin</c> header is present and not listed is refused with 403 and
+    /// <c>{"error":"Origin not allowed"}</c> before the upgrade. The default is empty; see <see cref="ValidateOrigin"/>.
+    /// </summary>
+    /// <remarks>
+    /// CORS (<c>RequireCors</c>) does not protect a WebSocket: browsers send cookies on a cross-site handshake and apply
+    /// no CORS to it. With cookie authentication, an origin check is what stops another site from reading the
+    /// signed-in user's changes (cross-site WebSocket hijacking).
+    /// </remarks>
+    public IList<string> AllowedOrigins { get; private set; } = [];
+
+    /// <summary>
+    /// Gets or sets whether the <c>Origin</c> of a handshake is checked when <see cref="AllowedOrigins"/> is empty: then
+    /// only same-origin pages (the request's own scheme and host) may open the socket. <see langword="null"/> (the
+    /// default) checks when the host registers cookie authentication; <see langword="true"/> always checks;
+    /// <see langword="false"/> never checks an empty list. A non-empty <see cref="AllowedOrigins"/> is always enforced.
+    /// </summary>
+    public bool? ValidateOrigin { get; set; }
+
     /// <summary>Gets or sets how many channels (topics) one connection may join at once. The default is 100.</summary>
     public int MaxChannelsPerConnection { get; set; } = DefaultMaxChannelsPerConnection;
 
@@ -68,7 +146,12 @@ public sealed class RealtimeWebSocketOptions
     /// </summary>
     public Func<RealtimeJoinContext, ValueTask<bool>>? AuthorizeJoin { get; set; }
 
-    internal RealtimeWebSocketOptions Clone() => (RealtimeWebSocketOptions)MemberwiseClone();
+    internal RealtimeWebSocketOptions Clone()
+    {
+        var clone = (RealtimeWebSocketOptions)MemberwiseClone();
+        clone.AllowedOrigins = [.. AllowedOrigins];
+        return clone;
+    }
 
     internal void Validate()
     {
@@ -78,5 +161,11 @@ public sealed class RealtimeWebSocketOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(SendTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CloseTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxJoinPayloadBytes, 256);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxBindingsPerChannel);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxFilterLength);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxFilterConditions);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxFilterConditionsPerConnection);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxConnections);
     }
 }

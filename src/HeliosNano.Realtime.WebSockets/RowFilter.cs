@@ -16,6 +16,12 @@ namespace HeliosNano.Realtime.WebSockets;
 /// no type. A NULL or missing column makes every operator except <c>is</c> and <c>isdistinct</c> unknown, and an
 /// unknown condition (negated or not) rejects the row. The row is read with <see cref="Utf8JsonReader"/>; nothing is
 /// allocated per evaluation except the string of a compared text value.
+/// <para>
+/// Cost is bounded when the filter is parsed, never while changes flow: its length and condition count are capped
+/// by the caller, and <c>like</c>, <c>ilike</c>, <c>match</c> and <c>imatch</c> run on
+/// <see cref="RegexOptions.NonBacktracking"/>, which matches in time linear in the input (a pattern that engine cannot
+/// run, such as a backreference or a lookaround, is refused). Each distinct pattern is compiled once and shared.
+/// </para>
 /// </remarks>
 internal sealed class RowFilter
 {
@@ -24,29 +30,85 @@ internal sealed class RowFilter
 
     private static readonly TimeSpan s_regexTimeout = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// How many distinct patterns are kept compiled. Beyond it a pattern is compiled for its binding alone, so client
+    /// input can grow the cache only up to this size.
+    /// </summary>
+    private const int MaxCachedPatterns = 1024;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Pattern, RegexOptions Options), Regex> s_patterns = new();
+
     private readonly Condition[] _conditions;
 
-    private RowFilter(Condition[] conditions) => _conditions = conditions;
+    private RowFilter(Condition[] conditions)
+    {
+        _conditions = conditions;
+        Cost = conditions.Sum(static c => c.Operator == Op.In ? Math.Max(1, c.Values.Length) : 1);
+    }
 
     /// <summary>Gets the column names the filter reads.</summary>
     public IEnumerable<string> Columns => _conditions.Select(static c => c.Column);
 
+    /// <summary>Gets the evaluations one change costs at most: one per condition, one per value of an <c>in</c> list.</summary>
+    public int Cost { get; }
+
     /// <summary>Parses a filter; an empty or blank one yields <see langword="null"/> (no filter).</summary>
-    /// <exception cref="FormatException">The filter is malformed; the message says why.</exception>
-    public static RowFilter? Parse(string? text)
+    /// <param name="text">The filter.</param>
+    /// <param name="maxLength">The longest filter accepted, in characters.</param>
+    /// <param name="maxConditions">The most comma-joined conditions accepted.</param>
+    /// <exception cref="FormatException">The filter is malformed or over a limit; the message says why.</exception>
+    public static RowFilter? Parse(string? text, int maxLength = int.MaxValue, int maxConditions = int.MaxValue)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
             return null;
         }
 
-        var conditions = new List<Condition>();
-        foreach (string part in SplitTopLevel(text, ','))
+        if (text.Length > maxLength)
         {
-            conditions.Add(Condition.Parse(part));
+            throw new FormatException($"the filter is {text.Length} characters long; this server accepts at most {maxLength}");
         }
 
-        return new RowFilter([.. conditions]);
+        List<string> parts = SplitTopLevel(text, ',');
+        if (parts.Count > maxConditions)
+        {
+            throw new FormatException($"the filter has {parts.Count} conditions; this server accepts at most {maxConditions}");
+        }
+
+        var conditions = new Condition[parts.Count];
+        for (int i = 0; i < parts.Count; i++)
+        {
+            conditions[i] = Condition.Parse(parts[i]);
+        }
+
+        return new RowFilter(conditions);
+    }
+
+    /// <summary>Gets the compiled linear-time regex for a pattern, compiling it once per distinct pattern and options.</summary>
+    /// <exception cref="FormatException">The pattern is invalid, or uses a construct the linear-time engine cannot run.</exception>
+    private static Regex GetPattern(string pattern, RegexOptions options)
+    {
+        options |= RegexOptions.CultureInvariant | RegexOptions.NonBacktracking;
+        if (s_patterns.TryGetValue((pattern, options), out Regex? cached))
+        {
+            return cached;
+        }
+
+        Regex regex;
+        try
+        {
+            regex = new Regex(pattern, options, s_regexTimeout);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new FormatException($"the regular expression \"{pattern}\" uses a construct (backreference, lookaround, atomic group, or a size beyond the engine's limit) this server does not evaluate: {e.Message}", e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException($"invalid regular expression \"{pattern}\": {e.Message}", e);
+        }
+
+        return s_patterns.Count < MaxCachedPatterns ? s_patterns.GetOrAdd((pattern, options), regex) : regex;
     }
 
     /// <summary>Returns whether the row image (a JSON object) passes every condition.</summary>
@@ -339,20 +401,12 @@ internal sealed class RowFilter
                     break;
                 case Op.Like or Op.ILike:
                     string like = Unquote(value);
-                    pattern = new Regex(LikeToRegex(like), RegexOptions.CultureInvariant | RegexOptions.Singleline | (op == Op.ILike ? RegexOptions.IgnoreCase : 0), s_regexTimeout);
+                    pattern = GetPattern(LikeToRegex(like), RegexOptions.Singleline | (op == Op.ILike ? RegexOptions.IgnoreCase : 0));
                     values = [new Constant(like)];
                     break;
                 case Op.Match or Op.IMatch:
                     string regex = Unquote(value);
-                    try
-                    {
-                        pattern = new Regex(regex, RegexOptions.CultureInvariant | (op == Op.IMatch ? RegexOptions.IgnoreCase : 0), s_regexTimeout);
-                    }
-                    catch (ArgumentException e)
-                    {
-                        throw new FormatException($"invalid regular expression \"{regex}\": {e.Message}", e);
-                    }
-
+                    pattern = GetPattern(regex, op == Op.IMatch ? RegexOptions.IgnoreCase : RegexOptions.None);
                     values = [new Constant(regex)];
                     break;
                 default:

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace HeliosNano.Realtime.Sample.Tests;
 
@@ -31,19 +33,24 @@ public class AccessGuardTests
 
     [Test]
     [CancelAfter(15_000)]
-    public async Task ApiKeySet_KeyInHeaderBearerOrQuery_IsAccepted(CancellationToken cancellationToken)
+    public async Task ApiKeySet_KeyInHeaderOrBearer_IsAcceptedAndInTheQueryOnlyOnTheWebSocket(CancellationToken cancellationToken)
     {
         await using SampleServer server = await SampleServer.StartAsync("--apikey", Key);
         (int header, _) = await server.PostSqlAsync("CREATE TABLE t (id INTEGER PRIMARY KEY)", cancellationToken, apiKey: Key);
         (int bearer, _, _) = await server.SendAsync(HttpMethod.Post, "/rest/v1/t", "{}", cancellationToken, ("Authorization", "Bearer " + Key));
-        (int query, JsonElement rows, _) = await server.SendAsync(HttpMethod.Get, "/rest/v1/t?apikey=" + Key, null, cancellationToken);
+        (int query, _, _) = await server.SendAsync(HttpMethod.Get, "/rest/v1/t?apikey=" + Key, null, cancellationToken);
+        (int sqlQuery, _, _) = await server.SendAsync(HttpMethod.Post, "/sql?apikey=" + Key, "SELECT 1", cancellationToken);
+        (_, JsonElement rows, _) = await server.SendAsync(HttpMethod.Get, "/rest/v1/t", null, cancellationToken, ("apikey", Key));
+        using ClientWebSocket socket = await server.ConnectAsync(cancellationToken, "?apikey=" + Key + "&vsn=1.0.0");
 
         using (Assert.EnterMultipleScope())
         {
             Assert.That(header, Is.EqualTo(200));
             Assert.That(bearer, Is.EqualTo(201));
-            Assert.That(query, Is.EqualTo(200));
+            Assert.That(query, Is.EqualTo(401), "REST takes the key in headers only");
+            Assert.That(sqlQuery, Is.EqualTo(401), "/sql takes the key in headers only");
             Assert.That(rows.GetRawText(), Is.EqualTo("""[{"id":1}]"""));
+            Assert.That(socket.State, Is.EqualTo(WebSocketState.Open));
         }
     }
 
@@ -99,6 +106,49 @@ public class AccessGuardTests
             Assert.That(page.Content.Headers.ContentType!.MediaType, Is.EqualTo("text/html"));
             Assert.That(html, Does.Contain("/realtime/v1/websocket").And.Contain("phx_join"));
             Assert.That(info.GetProperty("apiKeyRequired").GetBoolean(), Is.True);
+        }
+    }
+
+    [Test]
+    [CancelAfter(15_000)]
+    public async Task ApiKeyInQuery_RequestLogsAtInformation_ShowItRedacted(CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await SampleServer.StartAsync("--apikey", Key, "--Logging:LogLevel:Microsoft.AspNetCore", "Information");
+        var sink = new CapturingLoggerProvider();
+        server.App.Services.GetRequiredService<ILoggerFactory>().AddProvider(sink);
+
+        await server.SendAsync(HttpMethod.Get, "/rest/v1/t?apikey=" + Key, null, cancellationToken);
+        using (ClientWebSocket socket = await server.ConnectAsync(cancellationToken, "?apikey=" + Key + "&vsn=1.0.0"))
+        {
+            Assert.That(socket.State, Is.EqualTo(WebSocketState.Open), "the redacted URL still authenticates the socket");
+        }
+
+        string[] lines = sink.Lines;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(lines, Has.Some.Contains("/realtime/v1/websocket?apikey=redacted"));
+            Assert.That(lines, Has.None.Contains(Key));
+        }
+    }
+
+    private sealed class CapturingLoggerProvider : ILoggerProvider, ILogger
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+        public string[] Lines => [.. _lines];
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            _lines.Enqueue(formatter(state, exception));
+
+        public void Dispose()
+        {
         }
     }
 }

@@ -95,4 +95,21 @@ public class SampleAppTests
             Assert.That(app.Services.GetRequiredService<HeliosNano.Realtime.Sample.Pg.PgListener>().AuthMethod, Is.EqualTo("scram-sha-256"));
         }
     }
+
+    [TestCase("/")]
+    [TestCase("/index.html")]
+    [TestCase("/api/info")]
+    [CancelAfter(15_000)]
+    public async Task Dashboard_AnyResponse_CannotBeFramedByAnotherSite(string path, CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await SampleServer.StartAsync();
+        using HttpResponseMessage response = await server.Http.GetAsync(path, cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(response.Headers.GetValues("X-Frame-Options"), Is.EqualTo(new[] { "DENY" }));
+            Assert.That(response.Headers.GetValues("Content-Security-Policy"), Is.EqualTo(new[] { "frame-ancestors 'none'" }));
+        }
+    }
 }

@@ -1,3 +1,5 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace HeliosNano.Realtime.Sample.Tests;
@@ -59,5 +61,27 @@ public class SampleDatabaseTests
             Assert.That(database.IsInMemory, Is.True);
             Assert.That(database.Location, Is.EqualTo(":memory:"));
         }
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task StopAsync_WhileAQueryRuns_InterruptsItAndShutsDown(CancellationToken cancellationToken)
+    {
+        // The query would run for the whole 30 s statement timeout; the test's 20 s budget needs shutdown to interrupt it.
+        SampleServer server = await SampleServer.StartAsync();
+        SampleDatabase database = server.App.Services.GetRequiredService<SampleDatabase>();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<long> running = Task.Run(() => database.RunAsync(connection =>
+        {
+            using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = SqlEndpointsTests.EndlessQuery;
+            started.SetResult();
+            return (long)command.ExecuteScalar()!;
+        }, CancellationToken.None), cancellationToken);
+        await started.Task.WaitAsync(cancellationToken);
+
+        await server.DisposeAsync();
+
+        Assert.That(async () => await running, Throws.InstanceOf<OperationCanceledException>());
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HeliosNano.Realtime.Sample.Tests;
 
@@ -67,6 +68,7 @@ public class SqlEndpointsTests
     [TestCase("")]
     [TestCase("{\"sql\": \"SELECT 1\"}")]
     [TestCase("{not json")]
+    [TestCase("{\"query\":\"SELECT '\\ud800'\"}")]
     public async Task PostSql_NoUsableSql_Returns400WithError(string requestBody)
     {
         (int status, JsonElement body) = await _server.PostSqlAsync(requestBody, CancellationToken.None);
@@ -75,6 +77,65 @@ public class SqlEndpointsTests
         {
             Assert.That(status, Is.EqualTo(400));
             Assert.That(body.GetProperty("error").GetString(), Is.Not.Empty);
+        }
+    }
+
+    /// <summary>Never ends on its own: SQLite has to be interrupted.</summary>
+    internal const string EndlessQuery = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task PostSql_NulByte_Returns400AndTheServerStaysResponsive(CancellationToken cancellationToken)
+    {
+        (int status, JsonElement body) = await _server.PostSqlAsync("SELECT 1 AS x \0 SELECT 2", cancellationToken);
+        (int jsonStatus, _) = await _server.PostSqlAsync("{\"query\":\"SELECT 1 \\u0000 SELECT 2\"}", cancellationToken);
+        using HttpResponseMessage tables = await _server.Http.GetAsync("/api/tables", cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(status, Is.EqualTo(400));
+            Assert.That(body.GetProperty("error").GetString(), Does.Contain("NUL"));
+            Assert.That(jsonStatus, Is.EqualTo(400));
+            Assert.That((int)tables.StatusCode, Is.EqualTo(200), "the database is not wedged");
+        }
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task PostSql_ClientGoesAway_QueryIsInterruptedAndTheNextRequestRuns(CancellationToken cancellationToken)
+    {
+        // The statement timeout is 30 s by default: only the disconnect can free the connection within this test's 20 s.
+        SampleDatabase database = _server.App.Services.GetRequiredService<SampleDatabase>();
+        using var client = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<(int, JsonElement)> abandoned = _server.PostSqlAsync(EndlessQuery, client.Token);
+        while (!database.IsBusy)
+        {
+            await Task.Delay(10, cancellationToken);
+        }
+
+        await client.CancelAsync();
+        Assert.That(async () => await abandoned, Throws.InstanceOf<OperationCanceledException>());
+
+        (int status, JsonElement body) = await _server.PostSqlAsync("SELECT 2 AS two", cancellationToken);
+
+        Assert.That((status, body.GetProperty("results")[0].GetProperty("rows").GetRawText()), Is.EqualTo((200, """[{"two":2}]""")));
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task PostSql_PastTheStatementTimeout_IsInterruptedRolledBackAndAnswers400(CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await SampleServer.StartAsync("--Sample:StatementTimeout", "00:00:00.5");
+        (int create, _) = await server.PostSqlAsync("CREATE TABLE t (v INTEGER)", cancellationToken);
+        (int status, JsonElement body) = await server.PostSqlAsync("INSERT INTO t VALUES (1); " + EndlessQuery, cancellationToken);
+        (_, JsonElement count) = await server.PostSqlAsync("SELECT count(*) AS n FROM t", cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(create, Is.EqualTo(200));
+            Assert.That(status, Is.EqualTo(400));
+            Assert.That(body.GetProperty("error").GetString(), Is.EqualTo("canceling statement due to statement timeout"));
+            Assert.That(count.GetProperty("results")[0].GetProperty("rows")[0].GetProperty("n").GetInt32(), Is.Zero, "rolled back");
         }
     }
 }

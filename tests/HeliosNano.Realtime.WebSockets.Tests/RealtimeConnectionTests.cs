@@ -780,4 +780,43 @@ public class RealtimeConnectionTests
             Assert.That(server.Notifier!.GetSubscriberCount("public", "orders"), Is.Zero);
         }
     }
+
+    [Test]
+    [CancelAfter(15_000)]
+    public async Task Join_TopicWithLineBreaksAndEscapes_IsLoggedEscaped(CancellationToken cancellationToken)
+    {
+        await using RealtimeServer server = await RealtimeServer.StartAsync();
+        await using TestClient client = await server.ConnectAsync(cancellationToken: cancellationToken);
+        string topic = "x\ninfo: HeliosNano.Realtime.Sample[1]\n      API key mode: FORGED LINE\r\u001b[31mRED\u001b[0m\u001b]0;pwned-title\u0007";
+
+        Frame reply = await client.JoinAsync(topic, "{}", "1", cancellationToken);
+        string[] logged = [.. server.Logs.GetSnapshot().Where(r => r.Id.Name == "JoinRefused").Select(r => r.Message)];
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(reply.Response.GetProperty("reason").GetString(), Is.EqualTo("unmatched topic"));
+            Assert.That(logged, Has.Length.EqualTo(1), string.Join(" | ", logged));
+            Assert.That(logged[0].Where(c => c < 0x20 || c is >= '\u007f' and <= '\u009f'), Is.Empty, "no raw C0, DEL or C1 character reaches the log");
+            Assert.That(logged[0], Does.Contain("x\\u000ainfo"));
+        }
+    }
+
+    [TestCase("""{"topic":"\ud800","event":"phx_join","payload":{},"ref":"1"}""")]
+    [TestCase("""{"topic":"realtime:t","event":"phx_join","payload":{"config":{"postgres_changes":[{"event":"*","schema":"public","table":"orders","filter":"customer=eq.\ud800"}]}},"ref":"1","join_ref":"1"}""")]
+    [CancelAfter(15_000)]
+    public async Task Message_LoneSurrogateEscape_IsMalformedAndTheConnectionStays(string text, CancellationToken cancellationToken)
+    {
+        await using RealtimeServer server = await RealtimeServer.StartAsync();
+        await using TestClient client = await server.ConnectAsync("?vsn=1.0.0", cancellationToken);
+
+        await client.SendAsync(text, cancellationToken);
+        List<Frame> before = await client.HeartbeatAsync("hb", cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(before.Select(f => f.Response.GetProperty("reason").GetString()), Has.All.StartWith("MalformedWebSocketMessage"));
+            Assert.That(server.Logs.GetSnapshot().Any(r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Error), Is.False, "no error-level log, no stack trace");
+            Assert.That(server.Logs.GetSnapshot().Count(r => r.Id.Name == "MalformedWebSocketMessage"), Is.EqualTo(1));
+        }
+    }
 }

@@ -249,11 +249,19 @@ internal sealed class PostgrestQuery
 
     private string ParseSelect(string select)
     {
+        // Each column (and *) at most once: the result is then at most twice the table's width, whatever the query
+        // string repeats (select=*,*,… would otherwise multiply every row by up to SQLite's 2,000 result columns).
         var items = new List<string>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (string raw in select.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             if (raw == "*")
             {
+                if (items.Contains("*"))
+                {
+                    throw new RestException(400, "PGRST100", "'*' appears more than once in select.");
+                }
+
                 items.Add("*");
                 continue;
             }
@@ -280,7 +288,17 @@ internal sealed class PostgrestQuery
                 alias = alias == raw ? name : alias;
             }
 
+            if (alias.Contains('\0', StringComparison.Ordinal))
+            {
+                throw new RestException(400, "PGRST100", "An alias in select contains a NUL character.");
+            }
+
             TableColumn column = Column(name);
+            if (!seen.Add(column.Name))
+            {
+                throw new RestException(400, "PGRST100", $"Column '{column.Name}' appears more than once in select.");
+            }
+
             items.Add(string.Equals(alias, name, StringComparison.Ordinal)
                 ? TableInfo.Quote(column.Name)
                 : $"{TableInfo.Quote(column.Name)} AS {TableInfo.Quote(alias)}");

@@ -45,10 +45,15 @@ internal static class RestEndpoints
                 {
                     throw new RestException(400, "PGRST102", "Empty or invalid json", ex.Message);
                 }
+
+                if (!JsonStrings.AreReadable(body.RootElement))
+                {
+                    throw new RestException(400, "PGRST102", "Empty or invalid json", "A string holds an unpaired UTF-16 surrogate escape.");
+                }
             }
 
             RestResponse response = await database.RunAsync(
-                connection => Execute(connection, request, table, body?.RootElement, prefer),
+                connection => Execute(connection, request, table, body?.RootElement, prefer, single, database.MaxResponseBytes),
                 context.RequestAborted);
             await WriteAsync(context, response, prefer, single);
         }
@@ -56,13 +61,22 @@ internal static class RestEndpoints
         {
             await WriteErrorAsync(context, ex);
         }
+        catch (SqlTimeoutException ex)
+        {
+            // PostgREST answers a PostgreSQL statement timeout with 500 and its SQLSTATE.
+            await WriteErrorAsync(context, new RestException(500, "57014", ex.Message, innerException: ex));
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            await WriteErrorAsync(context, new RestException(503, "PGRST000", "The server is stopping; the request was rolled back."));
+        }
         finally
         {
             body?.Dispose();
         }
     }
 
-    private static RestResponse Execute(SqliteConnection connection, HttpRequest request, string tableName, JsonElement? body, Preferences prefer)
+    private static RestResponse Execute(SqliteConnection connection, HttpRequest request, string tableName, JsonElement? body, Preferences prefer, bool single, long maxBytes)
     {
         TableInfo table = TableCatalog.FindTable(connection, tableName)
             ?? throw new RestException(404, "PGRST205", $"Could not find the table 'public.{tableName}' in the schema cache");
@@ -79,7 +93,7 @@ internal static class RestEndpoints
             switch (request.Method)
             {
                 case "GET" or "HEAD":
-                    rows = Select(connection, query, writer);
+                    rows = Select(connection, query, writer, maxBytes);
                     if (prefer.Count)
                     {
                         total = Count(connection, query);
@@ -87,17 +101,32 @@ internal static class RestEndpoints
 
                     break;
                 case "POST":
-                    rows = Insert(connection, query, body!.Value, prefer, writer);
+                    rows = Insert(connection, query, body!.Value, prefer, writer, maxBytes);
                     break;
                 case "PATCH":
-                    rows = Update(connection, query, body!.Value, prefer, writer);
+                    rows = Update(connection, query, body!.Value, prefer, writer, maxBytes);
                     break;
                 default:
-                    rows = Delete(connection, query, prefer, writer);
+                    rows = Delete(connection, query, prefer, writer, maxBytes);
                     break;
             }
 
+            // .single() is checked before the commit: a 406 must mean nothing was changed and nothing was published
+            // (PostgREST aborts the transaction too), whatever return= says.
+            if (single && rows != 1)
+            {
+                throw new RestException(406, "PGRST116", "JSON object requested, multiple (or no) rows returned",
+                    $"The result contains {rows} rows");
+            }
+
             SqlBatch.Run(connection, "COMMIT");
+        }
+        catch (ResponseTooLargeException ex)
+        {
+            SqlBatch.RollBack(connection);
+
+            // PostgreSQL's SQLSTATE for a limit the query ran into (program_limit_exceeded), as PostgREST would pass it on.
+            throw new RestException(400, "54000", ex.Message, hint: "Add limit= or select fewer columns.", innerException: ex);
         }
         catch (SqliteException ex)
         {
@@ -116,7 +145,7 @@ internal static class RestEndpoints
         return new RestResponse(request.Method, buffer.WrittenMemory, rows, query.Offset, total);
     }
 
-    private static int Select(SqliteConnection connection, PostgrestQuery query, Utf8JsonWriter writer)
+    private static int Select(SqliteConnection connection, PostgrestQuery query, Utf8JsonWriter writer, long maxBytes)
     {
         using SqliteCommand command = connection.CreateCommand();
         string sql = $"SELECT {query.SelectList} FROM {query.Table.QuotedName}{query.WhereClause}{query.OrderClause}";
@@ -128,7 +157,7 @@ internal static class RestEndpoints
         command.CommandText = sql;
         query.Bind(command);
         using SqliteDataReader reader = command.ExecuteReader();
-        return RowJson.WriteRows(writer, reader);
+        return RowJson.WriteRows(writer, reader, maxBytes);
     }
 
     private static long Count(SqliteConnection connection, PostgrestQuery query)
@@ -139,7 +168,7 @@ internal static class RestEndpoints
         return (long)command.ExecuteScalar()!;
     }
 
-    private static int Insert(SqliteConnection connection, PostgrestQuery query, JsonElement body, Preferences prefer, Utf8JsonWriter writer)
+    private static int Insert(SqliteConnection connection, PostgrestQuery query, JsonElement body, Preferences prefer, Utf8JsonWriter writer, long maxBytes)
     {
         IEnumerable<JsonElement> objects = body.ValueKind switch
         {
@@ -183,13 +212,13 @@ internal static class RestEndpoints
                     : $"{conflict} DO NOTHING";
             }
 
-            count += Execute(command, sql + Returning(query, prefer), writer);
+            count += Execute(command, sql + Returning(query, prefer), writer, maxBytes);
         }
 
         return count;
     }
 
-    private static int Update(SqliteConnection connection, PostgrestQuery query, JsonElement body, Preferences prefer, Utf8JsonWriter writer)
+    private static int Update(SqliteConnection connection, PostgrestQuery query, JsonElement body, Preferences prefer, Utf8JsonWriter writer, long maxBytes)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
@@ -210,26 +239,26 @@ internal static class RestEndpoints
 
         using SqliteCommand command = connection.CreateCommand();
         query.Bind(command);
-        return Execute(command, $"UPDATE {query.Table.QuotedName} SET {string.Join(", ", assignments)}{query.WhereClause}{Returning(query, prefer)}", writer);
+        return Execute(command, $"UPDATE {query.Table.QuotedName} SET {string.Join(", ", assignments)}{query.WhereClause}{Returning(query, prefer)}", writer, maxBytes);
     }
 
-    private static int Delete(SqliteConnection connection, PostgrestQuery query, Preferences prefer, Utf8JsonWriter writer)
+    private static int Delete(SqliteConnection connection, PostgrestQuery query, Preferences prefer, Utf8JsonWriter writer, long maxBytes)
     {
         using SqliteCommand command = connection.CreateCommand();
         query.Bind(command);
-        return Execute(command, $"DELETE FROM {query.Table.QuotedName}{query.WhereClause}{Returning(query, prefer)}", writer);
+        return Execute(command, $"DELETE FROM {query.Table.QuotedName}{query.WhereClause}{Returning(query, prefer)}", writer, maxBytes);
     }
 
     private static string Returning(PostgrestQuery query, Preferences prefer) =>
         prefer.Return == "representation" ? " RETURNING " + query.SelectList : string.Empty;
 
-    private static int Execute(SqliteCommand command, string sql, Utf8JsonWriter writer)
+    private static int Execute(SqliteCommand command, string sql, Utf8JsonWriter writer, long maxBytes)
     {
         command.CommandText = sql;
         using SqliteDataReader reader = command.ExecuteReader();
         if (reader.FieldCount > 0)
         {
-            RowJson.WriteRows(writer, reader);
+            RowJson.WriteRows(writer, reader, maxBytes);
         }
 
         // For RETURNING statements RecordsAffected is final only once all rows were read.

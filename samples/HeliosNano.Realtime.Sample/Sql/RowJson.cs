@@ -9,8 +9,11 @@ internal static class RowJson
     /// <summary>Writer options for JSON responses: readable (no \u0027 for quotes); the content type is always JSON.</summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>Writes every remaining row of <paramref name="reader"/> as objects into the current JSON array; returns the count.</summary>
-    public static int WriteRows(Utf8JsonWriter writer, SqliteDataReader reader)
+    /// <summary>
+    /// Writes every remaining row of <paramref name="reader"/> as objects into the current JSON array; returns the count.
+    /// </summary>
+    /// <exception cref="ResponseTooLargeException">The JSON written so far would exceed <paramref name="maxBytes"/>.</exception>
+    public static int WriteRows(Utf8JsonWriter writer, SqliteDataReader reader, long maxBytes)
     {
         int fieldCount = reader.FieldCount;
         var names = new string[fieldCount];
@@ -29,8 +32,18 @@ internal static class RowJson
             writer.WriteStartObject();
             for (int i = 0; i < fieldCount; i++)
             {
+                object value = reader.GetValue(i);
+
+                // Checked before each value is written, so one huge value cannot overshoot the cap either (its JSON is
+                // at least as long as its characters, and twice its bytes for a blob).
+                long size = value switch { string text => text.Length, byte[] bytes => 2L * bytes.Length, _ => 0 };
+                if (writer.BytesCommitted + writer.BytesPending + size + names[i].Length > maxBytes)
+                {
+                    throw new ResponseTooLargeException(maxBytes);
+                }
+
                 writer.WritePropertyName(names[i]);
-                WriteValue(writer, reader.GetValue(i), booleans[i]);
+                WriteValue(writer, value, booleans[i]);
             }
 
             writer.WriteEndObject();

@@ -16,7 +16,8 @@ namespace HeliosNano.Realtime.Sample.Sql;
 /// changes are never published). As in PostgreSQL, <c>COMMIT</c> or <c>ROLLBACK</c> outside a transaction and
 /// <c>BEGIN</c> inside one only produce a notice, and a transaction still open when the request ends is rolled back,
 /// as when a psql session ends. <c>SAVEPOINT</c>, <c>RELEASE</c> and <c>ROLLBACK TO</c> pass through unchanged.
-/// Statements SQLite refuses inside a transaction (<c>VACUUM</c>, <c>ATTACH</c>) fail.
+/// <c>VACUUM</c> fails (it cannot run inside a transaction, and <see cref="SqliteSandbox"/> refuses what it attaches); <c>ATTACH</c>,
+/// <c>DETACH</c>, <c>VACUUM INTO</c> and <c>load_extension</c> are refused by <see cref="SqliteSandbox"/>.
 /// </para>
 /// </remarks>
 internal static class SqlBatch
@@ -33,7 +34,7 @@ internal static class SqlBatch
     }
 
     /// <summary>Runs <paramref name="sql"/> and writes <c>{"results":[…]}</c>; throws <see cref="SqlBatchException"/> after rolling back.</summary>
-    public static void Execute(SqliteConnection connection, string sql, Utf8JsonWriter writer)
+    public static void Execute(SqliteConnection connection, string sql, Utf8JsonWriter writer, long maxResponseBytes = long.MaxValue)
     {
         List<string> statements = SqlScript.Split(sql);
         if (statements.Count == 0)
@@ -95,7 +96,7 @@ internal static class SqlBatch
 
                         break;
                     default:
-                        RunStatement(connection, statement, writer);
+                        RunStatement(connection, statement, writer, maxResponseBytes);
                         break;
                 }
 
@@ -113,7 +114,7 @@ internal static class SqlBatch
             writer.WriteEndObject();
             Run(connection, "COMMIT");
         }
-        catch (Exception ex) when (ex is SqliteException or InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is SqliteException or InvalidOperationException or ArgumentException or ResponseTooLargeException)
         {
             RollBack(connection);
             throw new SqlBatchException(ex is SqliteException sqlite ? CleanMessage(sqlite) : ex.Message, number, number > 0 ? statements[number - 1] : null, ex);
@@ -153,7 +154,7 @@ internal static class SqlBatch
         };
     }
 
-    private static void RunStatement(SqliteConnection connection, string statement, Utf8JsonWriter writer)
+    private static void RunStatement(SqliteConnection connection, string statement, Utf8JsonWriter writer, long maxResponseBytes)
     {
         using SqliteCommand command = Prepare(connection, statement, out string tag);
         using SqliteDataReader reader = command.ExecuteReader();
@@ -161,7 +162,7 @@ internal static class SqlBatch
         {
             writer.WriteString("command", tag == "WITH" ? "SELECT" : tag);
             writer.WriteStartArray("rows");
-            int rows = RowJson.WriteRows(writer, reader);
+            int rows = RowJson.WriteRows(writer, reader, maxResponseBytes);
             writer.WriteEndArray();
 
             // For INSERT/UPDATE/DELETE … RETURNING the count is the rows changed; for queries, the rows returned.

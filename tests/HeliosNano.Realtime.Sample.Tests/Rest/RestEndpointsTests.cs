@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HeliosNano.Realtime.Sample.Tests.Rest;
 
@@ -195,5 +196,71 @@ public class RestEndpointsTests
             Assert.That(body.GetProperty("code").GetString(), Is.EqualTo(expectedCode));
             Assert.That(all.GetArrayLength(), Is.EqualTo(3), "the table is intact");
         }
+    }
+
+    [TestCase("PATCH", "return=representation")]
+    [TestCase("PATCH", "return=minimal")]
+    [TestCase("DELETE", "return=representation")]
+    [TestCase("DELETE", "return=minimal")]
+    [CancelAfter(10_000)]
+    public async Task Mutation_SingleObjectAcceptMatchingManyRows_Returns406AndChangesNothing(string method, string returnPreference, CancellationToken cancellationToken)
+    {
+        using var notifier = _server.App.Services.GetRequiredService<ChangeNotifier>().Subscribe();
+        (int status, JsonElement error, _) = await _server.SendAsync(
+            new HttpMethod(method), "/rest/v1/orders?total=gte.0", method == "PATCH" ? """{"total":0}""" : null, cancellationToken,
+            ("Accept", "application/vnd.pgrst.object+json"), ("Prefer", returnPreference));
+        (_, JsonElement rows, _) = await _server.SendAsync(HttpMethod.Get, "/rest/v1/orders?select=customer,total&order=id", null, cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(status, Is.EqualTo(406));
+            Assert.That(error.GetProperty("code").GetString(), Is.EqualTo("PGRST116"));
+            Assert.That(rows.GetRawText(), Is.EqualTo("""[{"customer":"Alice","total":49.99},{"customer":"Bob","total":5},{"customer":"Carol","total":12.5}]"""), "rolled back");
+            Assert.That(notifier.TryRead(out _), Is.False, "nothing published");
+        }
+    }
+
+    [TestCase("*,*")]
+    [TestCase("a:customer,b:customer")]
+    [TestCase("customer,customer")]
+    [CancelAfter(10_000)]
+    public async Task Get_RepeatedSelectItems_Returns400(string select, CancellationToken cancellationToken)
+    {
+        (int status, JsonElement error, _) = await _server.SendAsync(HttpMethod.Get, "/rest/v1/orders?select=" + select, null, cancellationToken);
+
+        Assert.That((status, error.GetProperty("code").GetString()), Is.EqualTo((400, "PGRST100")));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Get_ResultAboveMaxResponseBytes_Returns400WithoutBuildingIt(CancellationToken cancellationToken)
+    {
+        // 1 MiB cap; 64 rows of 64 KiB = 4 MiB of JSON: refused at the cap, the rest is never built.
+        await using SampleServer server = await SampleServer.StartAsync("--Sample:MaxResponseBytes", "1048576");
+        (int created, _) = await server.PostSqlAsync(
+            "CREATE TABLE big (v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 64) INSERT INTO big SELECT printf('%.*c', 65536, 'x') FROM n",
+            cancellationToken);
+        (int rest, JsonElement restError, _) = await server.SendAsync(HttpMethod.Get, "/rest/v1/big?select=*", null, cancellationToken);
+        (int sql, JsonElement sqlError) = await server.PostSqlAsync("SELECT v, v AS w FROM big", cancellationToken);
+        (int small, _, _) = await server.SendAsync(HttpMethod.Get, "/rest/v1/big?select=v&limit=2", null, cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(created, Is.EqualTo(200));
+            Assert.That((rest, restError.GetProperty("code").GetString()), Is.EqualTo((400, "54000")));
+            Assert.That(sql, Is.EqualTo(400));
+            Assert.That(sqlError.GetProperty("error").GetString(), Does.Contain("1048576 bytes"));
+            Assert.That(small, Is.EqualTo(200));
+        }
+    }
+
+    [TestCase("""{"customer":"\ud800"}""")]
+    [TestCase("""{"\udc00":"x"}""")]
+    [CancelAfter(10_000)]
+    public async Task Post_LoneSurrogateEscape_Returns400Pgrst102(string json, CancellationToken cancellationToken)
+    {
+        (int status, JsonElement error, _) = await _server.SendAsync(HttpMethod.Post, "/rest/v1/orders", json, cancellationToken);
+
+        Assert.That((status, error.GetProperty("code").GetString()), Is.EqualTo((400, "PGRST102")));
     }
 }
