@@ -161,8 +161,31 @@ internal sealed class SampleDatabase : IDisposable
     /// </summary>
     public async Task<SqliteConnection> EnterAsync(CancellationToken cancellationToken = default)
     {
-        await _gate.WaitAsync(cancellationToken);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        await _gate.WaitAsync(cancel.Token);
         return _connection;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the connection taken by <see cref="EnterAsync"/>, under the same interruption as
+    /// <see cref="RunAsync{T}"/>: SQLite stops after <see cref="SampleOptions.StatementTimeout"/>, when
+    /// <paramref name="cancellationToken"/> fires or when the server stops (the work sees SQLite's "interrupted" error).
+    /// </summary>
+    public T RunEntered<T>(Func<SqliteConnection, T> work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        cancel.CancelAfter(_statementTimeout);
+        _running = cancel;
+        try
+        {
+            return work(_connection);
+        }
+        finally
+        {
+            _running = null;
+        }
     }
 
     /// <summary>Gives the connection taken by <see cref="EnterAsync"/> back.</summary>

@@ -284,13 +284,34 @@ internal sealed partial class PgConnection
         _held ??= await _database.EnterAsync(cancellationToken);
         try
         {
-            _runner.Run(_held, sql, _writer);
-            _database.RegisterTables(_held);
+            if (sql.Contains('\0', StringComparison.Ordinal))
+            {
+                // As POST /sql refuses it: SQLite's statement loop cannot step past an embedded NUL.
+                PgMessageWriter.ErrorResponse(_writer, "ERROR", "22021", "the query contains a NUL character, which SQLite cannot run; nothing was executed");
+            }
+            else
+            {
+                _database.RunEntered(
+                    connection =>
+                    {
+                        _runner.Run(connection, sql, _writer);
+                        _database.RegisterTables(connection);
+                        return true;
+                    },
+                    cancellationToken);
+            }
         }
         finally
         {
             if (!_runner.InTransaction)
             {
+                // An interrupt (statement timeout) can also stop the ROLLBACK that ended the failed work: the next
+                // request must find no transaction open.
+                if (SQLitePCL.raw.sqlite3_get_autocommit(_held.Handle) == 0)
+                {
+                    Sql.SqlBatch.RollBack(_held);
+                }
+
                 _held = null;
                 _database.Exit();
             }

@@ -196,7 +196,9 @@ internal sealed class PgQueryRunner
 
     private void Fail(SqliteConnection connection, PipeWriter output, Exception ex)
     {
-        string message = ex is SqliteException sqlite ? SqlBatch.CleanMessage(sqlite) : ex.Message;
+        string message = ex is SqliteException sqlite
+            ? (sqlite.SqliteErrorCode == 9 ? "canceling statement due to statement timeout" : SqlBatch.CleanMessage(sqlite))
+            : ex.Message;
         string state = ex is SqliteException e ? PgTypes.SqlState(e, message) : (message.Contains("limit", StringComparison.Ordinal) ? "54000" : "XX000");
         PgMessageWriter.ErrorResponse(output, "ERROR", state, message);
         SqlBatch.RollBack(connection);

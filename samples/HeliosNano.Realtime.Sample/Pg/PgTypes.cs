@@ -73,6 +73,7 @@ internal static class PgTypes
             1 when message.Contains("syntax error", StringComparison.Ordinal) => "42601",
             1 when message.Contains("already exists", StringComparison.Ordinal) => "42P07",
             1 => "42000",
+            9 => "57014",
             _ => "XX000",
         };
     }

@@ -189,6 +189,35 @@ public class PgListenerTests
         Assert.That(await stream.ReadAsync(new byte[1], cancellationToken), Is.Zero, "then the connection is closed");
     }
 
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Query_WithNul_IsRefusedLikePostSql(CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0");
+        using NetworkStream stream = await PgWire.StartAsync(server.PgPort, cancellationToken);
+        await stream.WriteAsync(PgMessageReaderTests.Message('Q', "CREATE TABLE a (x);\0CREATE TABLE b (x);\0"), cancellationToken);
+        List<(char Type, byte[] Body)> answer = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
+        Assert.That(answer.Select(m => m.Type), Is.EqualTo(new[] { 'E', 'Z' }));
+        Assert.That(PgWire.Field(answer[0].Body, 'C'), Is.EqualTo("22021"));
+        (_, JsonElement tables) = await server.PostSqlAsync("SELECT count(*) AS n FROM sqlite_schema", cancellationToken);
+        Assert.That(tables.GetProperty("results")[0].GetProperty("rows")[0].GetProperty("n").GetInt32(), Is.Zero, "nothing was executed");
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Query_PastTheStatementTimeout_Gets57014AndTheServerGoesOn(CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0", "--Sample:StatementTimeout", "00:00:00.200");
+        using NetworkStream stream = await PgWire.StartAsync(server.PgPort, cancellationToken);
+        await stream.WriteAsync(
+            PgMessageReaderTests.Message('Q', "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r;\0"),
+            cancellationToken);
+        List<(char Type, byte[] Body)> answer = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
+        (char _, byte[] error) = answer.Single(m => m.Type == 'E');
+        Assert.That(PgWire.Field(error, 'C'), Is.EqualTo("57014"), PgWire.Field(error, 'M'));
+        await AssertStillServingAsync(server, cancellationToken);
+    }
+
     [TestCase(null, null, "trust")]
     [TestCase(null, "pw", "scram-sha-256")]
     [TestCase("trust", "pw", "trust")]
