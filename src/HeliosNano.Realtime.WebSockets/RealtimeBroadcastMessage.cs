@@ -24,8 +24,9 @@ internal sealed class RealtimeBroadcastMessage
     private readonly bool[] _built = new bool[3];
     private readonly byte[]? _verbatim;
 
-    private RealtimeBroadcastMessage(string topic, string userEvent, byte[] payload, bool isBinary, byte[]? verbatim)
+    private RealtimeBroadcastMessage(string topic, string userEvent, byte[] payload, bool isBinary, byte[]? verbatim, string phoenixEvent = "broadcast")
     {
+        PhoenixEvent = phoenixEvent;
         Topic = topic;
         Event = userEvent;
         Payload = payload;
@@ -35,6 +36,12 @@ internal sealed class RealtimeBroadcastMessage
 
     /// <summary>Gets the full topic, e.g. <c>realtime:room1</c>.</summary>
     public string Topic { get; }
+
+    /// <summary>Gets the Phoenix event of the frame: <c>broadcast</c>, or <c>presence_diff</c> for a presence change.</summary>
+    public string PhoenixEvent { get; }
+
+    /// <summary>Gets a value indicating whether this is a <c>presence_diff</c> rather than a broadcast.</summary>
+    public bool IsPresenceDiff => PhoenixEvent == "presence_diff";
 
     /// <summary>Gets the user event, e.g. <c>cursor</c>.</summary>
     public string Event { get; }
@@ -55,6 +62,10 @@ internal sealed class RealtimeBroadcastMessage
     /// <summary>Creates a message whose user payload is raw bytes (a kind-3 push with encoding 0).</summary>
     public static RealtimeBroadcastMessage FromBinary(string topic, string userEvent, ReadOnlySpan<byte> payload) =>
         new(topic, userEvent, payload.ToArray(), isBinary: true, verbatim: null);
+
+    /// <summary>Creates a <c>presence_diff</c> whose payload is <paramref name="diffJson"/>, always sent as text.</summary>
+    public static RealtimeBroadcastMessage FromPresenceDiff(string topic, byte[] diffJson) =>
+        new(topic, string.Empty, diffJson, isBinary: false, verbatim: diffJson, phoenixEvent: "presence_diff");
 
     /// <summary>Creates a message from a text push: <paramref name="pushPayload"/> (the whole <c>{type,event,payload}</c> object) is forwarded as is.</summary>
     public static RealtimeBroadcastMessage FromTextPush(string topic, JsonElement pushPayload)
@@ -123,7 +134,7 @@ internal sealed class RealtimeBroadcastMessage
                 w.WriteNullValue();
                 w.WriteNullValue();
                 w.WriteStringValue(Topic);
-                w.WriteStringValue("broadcast"u8);
+                w.WriteStringValue(PhoenixEvent);
                 WritePayload(w);
                 w.WriteEndArray();
             }
@@ -131,7 +142,7 @@ internal sealed class RealtimeBroadcastMessage
             {
                 w.WriteStartObject();
                 w.WriteString("topic"u8, Topic);
-                w.WriteString("event"u8, "broadcast"u8);
+                w.WriteString("event"u8, PhoenixEvent);
                 w.WritePropertyName("payload"u8);
                 WritePayload(w);
                 w.WriteNull("ref"u8);

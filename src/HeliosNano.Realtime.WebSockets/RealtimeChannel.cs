@@ -40,6 +40,24 @@ internal sealed class RealtimeChannel : IRealtimeTopicMember
     /// <summary>Gets or sets the sequence after which this channel receives changes: the tail at join, or the replay point.</summary>
     public long StartAfter { get; set; }
 
+    /// <summary>Gets or sets a value indicating whether the channel receives its own broadcasts (<c>config.broadcast.self</c>).</summary>
+    public bool BroadcastSelf { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the channel's broadcast pushes are answered (<c>config.broadcast.ack</c>).</summary>
+    public bool BroadcastAck { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the join asked for presence (<c>config.presence.enabled</c>).</summary>
+    public bool PresenceEnabled { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the channel has tracked a presence (then it receives diffs too).</summary>
+    public bool HasTracked { get; set; }
+
+    /// <summary>Gets or sets the presence key: <c>config.presence.key</c>, or a fresh UUID per join.</summary>
+    public string PresenceKey { get; set; } = string.Empty;
+
+    /// <summary>Gets a value indicating whether <c>presence_diff</c> messages are sent to this channel.</summary>
+    public bool ReceivesPresence => PresenceEnabled || HasTracked;
+
     /// <summary>Gets or sets a value indicating whether the channel left; topic messages still queued for it are dropped.</summary>
     public bool IsClosed
     {

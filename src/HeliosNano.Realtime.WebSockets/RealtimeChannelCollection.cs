@@ -11,11 +11,13 @@ internal sealed class RealtimeChannelCollection
     private readonly List<RealtimeChannel> _inOrder = [];
     private readonly RealtimeWebSocketMetrics _metrics;
     private readonly RealtimeTopicManager _topics;
+    private readonly RealtimePresenceTracker? _presence;
 
-    public RealtimeChannelCollection(RealtimeWebSocketMetrics metrics, RealtimeTopicManager topics)
+    public RealtimeChannelCollection(RealtimeWebSocketMetrics metrics, RealtimeTopicManager topics, RealtimePresenceTracker? presence = null)
     {
         _metrics = metrics;
         _topics = topics;
+        _presence = presence;
     }
 
     /// <summary>Gets how many channels are joined.</summary>
@@ -49,6 +51,12 @@ internal sealed class RealtimeChannelCollection
         _metrics.Channels.Add(-1);
         channel.IsClosed = true;
         await _topics.RemoveAsync(channel).ConfigureAwait(false);
+
+        // However the channel ends (leave, rejoin, limit, socket gone), what it tracked leaves.
+        if (_presence is not null)
+        {
+            await _presence.UntrackAsync(channel).ConfigureAwait(false);
+        }
         return true;
     }
 

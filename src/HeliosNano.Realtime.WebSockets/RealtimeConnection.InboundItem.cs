@@ -8,5 +8,14 @@ internal sealed partial class RealtimeConnection
         public static readonly InboundItem RateLimited = new(null, null, null, null) { IsRateLimited = true };
 
         public bool IsRateLimited { get; private init; }
+
+        /// <summary>Gets a decoded binary kind-3 broadcast push, whose bytes are <see cref="BinaryFrame"/>.</summary>
+        public PhoenixBinaryFrame.BinaryPush? BinaryPush { get; private init; }
+
+        /// <summary>Gets the whole binary frame of <see cref="BinaryPush"/>.</summary>
+        public byte[]? BinaryFrame { get; private init; }
+
+        public static InboundItem FromBinaryPush(PhoenixBinaryFrame.BinaryPush push, byte[] frame) =>
+            new(null, null, null, null) { BinaryPush = push, BinaryFrame = frame };
     }
 }

@@ -129,5 +129,20 @@ internal sealed partial class RealtimeConnection
 
         [LoggerMessage(20, LogLevel.Warning, "Refused a realtime WebSocket handshake: the endpoint already holds {MaxConnections} connections.", EventName = "ConnectionLimitReached")]
         public static partial void ConnectionLimitReached(ILogger logger, int maxConnections);
+
+        [LoggerMessage(22, LogLevel.Warning, "Closing realtime connection {ConnectionId}: more than {MaxQueued} broadcast or presence messages are waiting for its socket (the client reads too slowly).", EventName = "TopicQueueFull")]
+        public static partial void TopicQueueFull(ILogger logger, string connectionId, int maxQueued);
+
+        [LoggerMessage(21, LogLevel.Information, "Refused a broadcast on {Topic} from {ConnectionId}: its payload of {Size} bytes exceeds {MaxBytes}.", EventName = "BroadcastTooLarge")]
+        private static partial void BroadcastTooLargeCore(ILogger logger, string topic, string connectionId, int size, int maxBytes);
+
+        /// <summary>Logs <c>BroadcastTooLarge</c>; the client's topic is sanitized (<see cref="LogText"/>) first.</summary>
+        public static void BroadcastTooLarge(ILogger logger, string topic, string connectionId, int size, int maxBytes)
+        {
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                BroadcastTooLargeCore(logger, LogText.Sanitize(topic), connectionId, size, maxBytes);
+            }
+        }
     }
 }

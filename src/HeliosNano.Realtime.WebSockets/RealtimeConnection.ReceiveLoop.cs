@@ -107,8 +107,17 @@ internal sealed partial class RealtimeConnection
 
                 if (result.MessageType == WebSocketMessageType.Binary)
                 {
-                    Log.BinaryMessageDropped(_logger, length, _id);
-                    _metrics.DroppedMessages.Add(1);
+                    // vsn 2.0.0 clients (realtime-js) push broadcasts as binary kind-3 frames; nothing else is binary.
+                    byte[] binary = buffer is null ? [] : buffer.AsSpan(0, length).ToArray();
+                    if (!_frames.ArrayFormat || !PhoenixBinaryFrame.TryDecodePush(binary, out PhoenixBinaryFrame.BinaryPush push, out _))
+                    {
+                        Log.BinaryMessageDropped(_logger, length, _id);
+                        _metrics.DroppedMessages.Add(1);
+                        continue;
+                    }
+
+                    await _inbound.Writer.WriteAsync(InboundItem.FromBinaryPush(push, binary), _stopReceiving.Token).ConfigureAwait(false);
+                    Wake();
                     continue;
                 }
 

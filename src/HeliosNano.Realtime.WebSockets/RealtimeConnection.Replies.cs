@@ -24,6 +24,16 @@ internal sealed partial class RealtimeConnection
         return w;
     }
 
+    /// <summary>Starts a <c>phx_reply</c> with <c>"status":"error"</c> and an open <c>response</c> object; finish it with <see cref="EndReplyAsync"/>.</summary>
+    internal Utf8JsonWriter BeginErrorReply(string? joinRef, string? @ref, string topic)
+    {
+        Utf8JsonWriter w = _frames.Begin(joinRef, @ref, topic, s_phxReply);
+        w.WriteStartObject();
+        w.WriteString(s_status, "error");
+        w.WriteStartObject(s_response);
+        return w;
+    }
+
     /// <summary>Closes the <c>response</c> object of a reply started with <see cref="BeginOkReply"/> and sends it.</summary>
     internal async ValueTask EndReplyAsync(Utf8JsonWriter w)
     {
@@ -42,6 +52,17 @@ internal sealed partial class RealtimeConnection
         w.WriteStartObject(s_response);
         w.WriteString(s_reason, reason);
         w.WriteEndObject();
+        w.WriteEndObject();
+        await SendAsync(_frames.End()).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends <c>{"status":"error","response":"REASON"}</c>: Phoenix's encoding of a bare error atom, as Supabase answers an oversized broadcast.</summary>
+    internal async ValueTask ReplyBareErrorAsync(string? joinRef, string? @ref, string topic, string reason)
+    {
+        Utf8JsonWriter w = _frames.Begin(joinRef, @ref, topic, s_phxReply);
+        w.WriteStartObject();
+        w.WriteString(s_status, "error");
+        w.WriteString(s_response, reason);
         w.WriteEndObject();
         await SendAsync(_frames.End()).ConfigureAwait(false);
     }

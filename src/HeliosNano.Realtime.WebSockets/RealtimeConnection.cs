@@ -46,6 +46,9 @@ internal sealed partial class RealtimeConnection : IDisposable
     /// <summary>Topic messages for this connection's channels, queued by any thread's fan-out, sent by the connection loop.</summary>
     private readonly ConcurrentQueue<(RealtimeChannel Channel, RealtimeBroadcastMessage Message)> _topicMessages = new();
 
+    /// <summary>How many messages <see cref="_topicMessages"/> holds, bounded by <see cref="RealtimeWebSocketOptions.MaxQueuedTopicMessages"/>.</summary>
+    private int _queuedTopicMessages;
+
     /// <summary>
     /// Cancelled to wake the connection loop's idle wait for an inbound message, a topic message, the end of the
     /// receive loop or a close request; replaced after each use. The common wake (a change) needs no allocation: the
@@ -81,6 +84,7 @@ internal sealed partial class RealtimeConnection : IDisposable
         RealtimeWebSocketOptions options,
         ChangeNotifier notifier,
         RealtimeTopicManager topics,
+        RealtimePresenceTracker presence,
         RealtimeWebSocketMetrics metrics,
         ILogger logger,
         TimeProvider timeProvider,
@@ -104,9 +108,9 @@ internal sealed partial class RealtimeConnection : IDisposable
         _sendTimeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
         _sendTimer = timeProvider.CreateTimer(static state => ((RealtimeConnection)state!).AbortStuckSend(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _idleTimer = timeProvider.CreateTimer(static state => ((RealtimeConnection)state!).OnIdle(), this, options.IdleTimeout, Timeout.InfiniteTimeSpan);
-        _channels = new RealtimeChannelCollection(metrics, topics);
+        _channels = new RealtimeChannelCollection(metrics, topics, presence);
         _postgres = new PostgresChangesExtension(this, _channels, notifier);
-        _dispatcher = new RealtimeProtocolDispatcher(this, _channels, _postgres);
+        _dispatcher = new RealtimeProtocolDispatcher(this, _channels, _postgres, new BroadcastExtension(this, topics), new PresenceExtension(this, _channels, presence));
     }
 
     /// <summary>Gets the connection id used in logs, e.g. <c>ws-1</c>.</summary>
@@ -218,6 +222,19 @@ internal sealed partial class RealtimeConnection : IDisposable
     /// <summary>Queues a topic message for <paramref name="channel"/>; the connection loop sends it. Thread-safe, never blocks.</summary>
     internal void EnqueueTopicMessage(RealtimeChannel channel, RealtimeBroadcastMessage message)
     {
+        if (Interlocked.Increment(ref _queuedTopicMessages) > _options.MaxQueuedTopicMessages)
+        {
+            // The client reads slower than its topics produce: close it rather than hold an unbounded queue.
+            Interlocked.Decrement(ref _queuedTopicMessages);
+            if (!IsCloseRequested)
+            {
+                Log.TopicQueueFull(_logger, _id, _options.MaxQueuedTopicMessages);
+                RequestClose(WebSocketCloseStatus.PolicyViolation, "too slow: message queue full");
+            }
+
+            return;
+        }
+
         _topicMessages.Enqueue((channel, message));
         Wake();
     }
@@ -267,6 +284,13 @@ internal sealed partial class RealtimeConnection : IDisposable
                 if (IsCloseRequested)
                 {
                     return;
+                }
+
+                // What the message caused on its topics (a self broadcast, its own presence diff) goes out before the
+                // replies to later messages, so a client sees effects in the order of its pushes.
+                if (!_topicMessages.IsEmpty)
+                {
+                    await SendTopicMessagesAsync().ConfigureAwait(false);
                 }
             }
 
@@ -331,8 +355,9 @@ internal sealed partial class RealtimeConnection : IDisposable
         bool worked = false;
         for (int i = 0; i < TopicBatch && _topicMessages.TryDequeue(out (RealtimeChannel Channel, RealtimeBroadcastMessage Message) item); i++)
         {
+            Interlocked.Decrement(ref _queuedTopicMessages);
             worked = true;
-            if (item.Channel.IsClosed)
+            if (item.Channel.IsClosed || (item.Message.IsPresenceDiff && !item.Channel.ReceivesPresence))
             {
                 continue;
             }
@@ -347,8 +372,16 @@ internal sealed partial class RealtimeConnection : IDisposable
         return worked;
     }
 
-    /// <summary>Gets how broadcasts are encoded for this connection.</summary>
-    internal RealtimeFrameFormat FrameFormat => _frames.ArrayFormat ? RealtimeFrameFormat.V2Json : RealtimeFrameFormat.V1Json;
+    /// <summary>
+    /// Gets how broadcasts are encoded for this connection. realtime-js and phoenix.js both say vsn 2.0.0, but only
+    /// realtime-js decodes binary kind 4 (phoenix.js breaks on it): a connection gets kind 4 once it has pushed a
+    /// kind-3 frame itself, and JSON arrays (which both decode to the same broadcast) until then.
+    /// </summary>
+    internal RealtimeFrameFormat FrameFormat => !_frames.ArrayFormat ? RealtimeFrameFormat.V1Json
+        : SpeaksBinaryBroadcasts ? RealtimeFrameFormat.V2Binary : RealtimeFrameFormat.V2Json;
+
+    /// <summary>Gets or sets a value indicating whether the client pushed a binary kind-3 frame, so it decodes kind 4.</summary>
+    internal bool SpeaksBinaryBroadcasts { get; set; }
 
     private async Task CloseAsync(Task receive)
     {

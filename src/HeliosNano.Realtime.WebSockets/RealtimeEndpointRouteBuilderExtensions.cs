@@ -12,6 +12,38 @@ public static class RealtimeEndpointRouteBuilderExtensions
     /// <summary>The path Supabase clients connect to: <c>/realtime/v1/websocket</c>.</summary>
     public const string DefaultPattern = "/realtime/v1/websocket";
 
+    /// <summary>The prefix of Supabase's REST broadcast endpoints: <c>/realtime/v1/api</c> (supabase-js derives it from the socket URL).</summary>
+    public const string DefaultApiPrefix = "/realtime/v1/api";
+
+    /// <summary>
+    /// Maps Supabase's REST broadcast under <paramref name="prefix"/>: <c>POST {prefix}/broadcast</c> with
+    /// <c>{"messages":[{"topic","event","payload","private"}]}</c> (what <c>channel.send()</c> uses while the channel is
+    /// not joined) and <c>POST {prefix}/broadcast/{topic}/events/{event}</c> with the payload as the body, JSON or
+    /// <c>application/octet-stream</c> (what <c>channel.httpSend()</c> calls). Both answer 202 with an empty body and
+    /// deliver to every channel on the topic; a bad body gets a 4xx with a JSON error.
+    /// </summary>
+    /// <remarks>
+    /// Requires <see cref="RealtimeWebSocketServiceCollectionExtensions.AddHeliosRealtimeWebSockets"/>. The endpoints
+    /// authorize nothing themselves (<c>apikey</c> and <c>Authorization</c> are ignored, <c>private</c> is treated as
+    /// public): chain <c>RequireAuthorization()</c> on the returned builder.
+    /// </remarks>
+    /// <param name="endpoints">The endpoint route builder (the <c>WebApplication</c>).</param>
+    /// <param name="prefix">The route prefix. The default is <c>/realtime/v1/api</c>.</param>
+    /// <returns>A builder for both endpoints, to add conventions such as <c>RequireAuthorization()</c>.</returns>
+    public static IEndpointConventionBuilder MapHeliosRealtimeBroadcast(this IEndpointRouteBuilder endpoints, string prefix = DefaultApiPrefix)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        RealtimeBroadcaster broadcaster = endpoints.ServiceProvider.GetService<RealtimeBroadcaster>()
+            ?? throw new InvalidOperationException("Call 'services.AddHeliosRealtimeWebSockets()' before mapping the broadcast endpoints.");
+        RealtimeWebSocketOptions options = endpoints.ServiceProvider.GetService<IOptions<RealtimeWebSocketOptions>>()?.Value ?? new RealtimeWebSocketOptions();
+        var handlers = new RealtimeBroadcastEndpoints(broadcaster, options.MaxBroadcastPayloadBytes);
+        RouteGroupBuilder group = endpoints.MapGroup(prefix);
+        group.MapPost("/broadcast", handlers.HandleBatchAsync).WithDisplayName("HeliosNano Realtime broadcast (batch)");
+        group.MapPost("/broadcast/{topic}/events/{event}", handlers.HandleSingleAsync).WithDisplayName("HeliosNano Realtime broadcast");
+        return group;
+    }
+
     /// <summary>
     /// Maps the Phoenix / Supabase Realtime WebSocket endpoint at <paramref name="pattern"/>: clients join channels
     /// with <c>postgres_changes</c> bindings and receive every matching change committed through the registered
@@ -35,7 +67,18 @@ public static class RealtimeEndpointRouteBuilderExtensions
     /// <para>
     /// <c>config.private: true</c> is treated like a public channel: per-table authorization is the
     /// <see cref="RealtimeWebSocketOptions.AuthorizeJoin"/> callback (plus the endpoint's own conventions such as
-    /// <c>RequireAuthorization()</c>). Broadcast and presence are not implemented: their pushes get an error reply.
+    /// <c>RequireAuthorization()</c>).
+    /// </para>
+    /// <para>
+    /// Broadcast: a <c>broadcast</c> push on a joined channel (text on vsn 1.0.0 and 2.0.0, or a vsn 2.0.0 binary kind-3
+    /// frame) reaches every channel on the topic, honouring <c>config.broadcast.self</c> and <c>config.broadcast.ack</c>
+    /// and <see cref="RealtimeWebSocketOptions.MaxBroadcastPayloadBytes"/>. A vsn 2.0.0 client receives binary kind-4
+    /// frames once it has pushed a kind-3 frame itself (realtime-js), JSON arrays otherwise (phoenix.js).
+    /// </para>
+    /// <para>
+    /// Presence: <c>track</c> / <c>untrack</c> pushes are always answered; a join with <c>config.presence.enabled</c>
+    /// gets <c>presence_state</c> after its reply, then <c>presence_diff</c>s in order; what a channel tracked leaves
+    /// however the channel ends.
     /// </para>
     /// <para>
     /// If no <see cref="ChangeNotifier"/> is registered, a client is sent one <c>system</c> error ("Realtime

@@ -6,7 +6,7 @@ namespace HeliosNano.Realtime.WebSockets;
 /// <summary>
 /// The protocol half of the split (SignalR's <c>HubConnectionHandler</c> dispatch): turns each inbound Phoenix message
 /// of one connection into its handler: <c>heartbeat</c>, <c>phx_join</c>, <c>phx_leave</c>, <c>access_token</c>, and the
-/// channel extensions' events.
+/// channel extensions' events (<c>broadcast</c>, text or binary kind 3, to <see cref="BroadcastExtension"/>).
 /// </summary>
 /// <remarks>Runs on the connection loop only, so it needs no locks; it answers through the connection's send path.</remarks>
 internal sealed class RealtimeProtocolDispatcher
@@ -17,11 +17,15 @@ internal sealed class RealtimeProtocolDispatcher
     private readonly RealtimeConnection _connection;
     private readonly RealtimeChannelCollection _channels;
     private readonly PostgresChangesExtension _postgres;
+    private readonly BroadcastExtension _broadcast;
+    private readonly PresenceExtension _presence;
     private readonly RealtimeWebSocketOptions _options;
     private readonly ILogger _logger;
 
-    public RealtimeProtocolDispatcher(RealtimeConnection connection, RealtimeChannelCollection channels, PostgresChangesExtension postgres)
+    public RealtimeProtocolDispatcher(RealtimeConnection connection, RealtimeChannelCollection channels, PostgresChangesExtension postgres, BroadcastExtension broadcast, PresenceExtension presence)
     {
+        _presence = presence;
+        _broadcast = broadcast;
         _connection = connection;
         _channels = channels;
         _postgres = postgres;
@@ -35,6 +39,12 @@ internal sealed class RealtimeProtocolDispatcher
         if (item.IsRateLimited)
         {
             await CloseAllChannelsAsync("Too many messages per second").ConfigureAwait(false);
+            return;
+        }
+
+        if (item.BinaryPush is PhoenixBinaryFrame.BinaryPush push)
+        {
+            await HandleBinaryPushAsync(push, item.BinaryFrame!).ConfigureAwait(false);
             return;
         }
 
@@ -56,6 +66,12 @@ internal sealed class RealtimeProtocolDispatcher
                     break;
                 case "phx_leave":
                     await LeaveAsync(message).ConfigureAwait(false);
+                    break;
+                case "broadcast" when _channels.TryGet(message.Topic, out RealtimeChannel? channel):
+                    await _broadcast.HandleTextPushAsync(message, channel!).ConfigureAwait(false);
+                    break;
+                case "presence" when _channels.TryGet(message.Topic, out RealtimeChannel? channel):
+                    await _presence.HandlePushAsync(message, channel!).ConfigureAwait(false);
                     break;
                 case "access_token":
                     // Accepted without reply, as Supabase: the token only matters at the next join.
@@ -130,6 +146,8 @@ internal sealed class RealtimeProtocolDispatcher
         }
 
         var channel = new RealtimeChannel(_connection, topic, joinRef, [.. postgres.Active], _connection.Frames.ArrayFormat);
+        BroadcastExtension.Configure(channel, config);
+        PresenceExtension.Configure(channel, config);
         await _channels.AddAsync(channel).ConfigureAwait(false);
 
         // The subscription is live before the reply, so every change committed after the reply reaches this channel.
@@ -144,6 +162,20 @@ internal sealed class RealtimeProtocolDispatcher
 
         await _connection.EndReplyAsync(w).ConfigureAwait(false);
         await _postgres.SendJoinSystemMessagesAsync(channel, postgres).ConfigureAwait(false);
+        await _presence.SendStateAsync(channel).ConfigureAwait(false);
+    }
+
+    private async ValueTask HandleBinaryPushAsync(PhoenixBinaryFrame.BinaryPush push, byte[] frame)
+    {
+        _connection.SpeaksBinaryBroadcasts = true;
+        if (_channels.TryGet(push.Topic, out RealtimeChannel? channel))
+        {
+            await _broadcast.HandleBinaryPushAsync(push, frame, channel!).ConfigureAwait(false);
+        }
+        else
+        {
+            await _connection.ReplyErrorAsync(null, push.Ref, push.Topic, "unmatched topic").ConfigureAwait(false);
+        }
     }
 
     private async ValueTask LeaveAsync(PhoenixMessage message)

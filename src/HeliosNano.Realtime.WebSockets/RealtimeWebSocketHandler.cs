@@ -23,6 +23,7 @@ internal sealed class RealtimeWebSocketHandler
     private readonly RealtimeTopicManager _topics;
     private readonly RealtimeOriginPolicy _origins;
     private readonly RealtimeConnectionLimiter _connections;
+    private readonly RealtimePresenceTracker _presence;
     private long _nextConnectionId;
 
     public RealtimeWebSocketHandler(RealtimeWebSocketOptions options, IServiceProvider services)
@@ -37,6 +38,8 @@ internal sealed class RealtimeWebSocketHandler
 
         // Without AddHeliosRealtimeWebSockets the endpoint still works, with topics shared by its own connections only.
         _topics = services.GetService<RealtimeTopicManager>() ?? new DefaultRealtimeTopicManager();
+        RealtimePresenceTracker? presence = services.GetService<RealtimePresenceTracker>();
+        _presence = presence is not null && ReferenceEquals(services.GetService<RealtimeTopicManager>(), _topics) ? presence : new RealtimePresenceTracker(_topics);
     }
 
     internal RealtimeWebSocketMetrics Metrics => _metrics;
@@ -118,7 +121,7 @@ internal sealed class RealtimeWebSocketHandler
         }
 
         CancellationToken stopping = context.RequestServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
-        using var connection = new RealtimeConnection(socket, context, _options, notifier, _topics, _metrics, _logger, _timeProvider, arrayFormat, id);
+        using var connection = new RealtimeConnection(socket, context, _options, notifier, _topics, _presence, _metrics, _logger, _timeProvider, arrayFormat, id);
         await connection.RunAsync(stopping).ConfigureAwait(false);
     }
 

@@ -101,6 +101,27 @@ public sealed class RealtimeWebSocketOptions
     /// </summary>
     public bool? ValidateOrigin { get; set; }
 
+    /// <summary>The default of <see cref="MaxBroadcastPayloadBytes"/>: 256,000 bytes, as Supabase's Free plan (256 KB).</summary>
+    public const int DefaultMaxBroadcastPayloadBytes = 256_000;
+
+    /// <summary>
+    /// Gets or sets the largest broadcast payload, in bytes (the user payload's JSON, or its raw bytes for a binary
+    /// push); a larger one is not sent, and a channel joined with <c>config.broadcast.ack</c> gets
+    /// <c>{"status":"error","response":"payload_size_exceeded"}</c>, as on Supabase. It cannot exceed
+    /// <see cref="MaxInboundMessageBytes"/> in effect. The default is 256,000.
+    /// </summary>
+    public int MaxBroadcastPayloadBytes { get; set; } = DefaultMaxBroadcastPayloadBytes;
+
+    /// <summary>The default of <see cref="MaxQueuedTopicMessages"/>: 1,024 (the ring's size for changes).</summary>
+    public const int DefaultMaxQueuedTopicMessages = 1024;
+
+    /// <summary>
+    /// Gets or sets how many broadcast and presence messages may wait for one connection's socket. A connection whose
+    /// client reads so slowly that more pile up is closed with 1008 and the reason <c>too slow: message queue full</c>
+    /// (the client reconnects), so one slow socket holds bounded memory and never delays the others. The default is 1,024.
+    /// </summary>
+    public int MaxQueuedTopicMessages { get; set; } = DefaultMaxQueuedTopicMessages;
+
     /// <summary>Gets or sets how many channels (topics) one connection may join at once. The default is 100.</summary>
     public int MaxChannelsPerConnection { get; set; } = DefaultMaxChannelsPerConnection;
 
@@ -158,6 +179,8 @@ public sealed class RealtimeWebSocketOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxChannelsPerConnection);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundMessageBytes, 256);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxInboundMessagesPerSecond);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxBroadcastPayloadBytes);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxQueuedTopicMessages);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(SendTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CloseTimeout, TimeSpan.Zero);

@@ -11,7 +11,9 @@ public static class RealtimeWebSocketServiceCollectionExtensions
     /// Configures <see cref="RealtimeWebSocketOptions"/> for every endpoint mapped with
     /// <see cref="RealtimeEndpointRouteBuilderExtensions.MapHeliosRealtime"/>, and shares one set of metrics between
     /// them, and one topic registry (which channels are on which topic) between all their connections. Optional: mapping
-    /// works without it. Calling it again only adds <paramref name="configure"/>.
+    /// works without it, but <see cref="RealtimeBroadcaster"/> (broadcasts from application code) and
+    /// <see cref="RealtimeEndpointRouteBuilderExtensions.MapHeliosRealtimeBroadcast"/> need it. Calling it again only
+    /// adds <paramref name="configure"/>.
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configure">Configures the options; <see langword="null"/> keeps the defaults.</param>
@@ -30,6 +32,8 @@ public static class RealtimeWebSocketServiceCollectionExtensions
 
         // The topic seam: a backplane registers its own RealtimeTopicManager before this call to replace the default.
         services.TryAddSingleton<RealtimeTopicManager, DefaultRealtimeTopicManager>();
+        services.TryAddSingleton(static sp => new RealtimePresenceTracker(sp.GetRequiredService<RealtimeTopicManager>()));
+        services.TryAddSingleton(static sp => new RealtimeBroadcaster(sp.GetRequiredService<RealtimeTopicManager>()));
         return services;
     }
 }

@@ -1,6 +1,7 @@
 // The server the JavaScript client tests run against: the realtime endpoint on /realtime/v1/websocket and a
 // test-only POST /test/notify that notifies one change in-process. Start it with --urls http://127.0.0.1:0; it
-// prints "Now listening on: <url>" once it accepts connections. Optional: --capacity N (ring size, power of two).
+// prints "Now listening on: <url>" once it accepts connections. Optional: --capacity N (ring size, power of two),
+// --max-inbound-per-second N (RealtimeWebSocketOptions.MaxInboundMessagesPerSecond).
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -12,7 +13,9 @@ builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
 int capacity = builder.Configuration.GetValue("capacity", ChangeNotifierOptions.DefaultCapacity);
 builder.Services.AddHeliosRealtime(o => o.Capacity = capacity);
-builder.Services.AddHeliosRealtimeWebSockets();
+// --max-inbound-per-second N: the broadcast tests push bursts above the default 100 messages/s of one socket.
+int maxInbound = builder.Configuration.GetValue("max-inbound-per-second", RealtimeWebSocketOptions.DefaultMaxInboundMessagesPerSecond);
+builder.Services.AddHeliosRealtimeWebSockets(o => o.MaxInboundMessagesPerSecond = maxInbound);
 
 WebApplication app = builder.Build();
 ChangeNotifier notifier = app.Services.GetRequiredService<ChangeNotifier>();
@@ -29,6 +32,7 @@ notifier.GetTable("public", "orders").SetColumns(
 notifier.GetTable("public", "todos").SetColumns([new ChangeColumn("id", "int8"), new ChangeColumn("title", "text"), new ChangeColumn("done", "bool")]);
 
 app.MapHeliosRealtime();
+app.MapHeliosRealtimeBroadcast();
 
 app.MapPost("/test/notify", async (HttpContext context) =>
 {

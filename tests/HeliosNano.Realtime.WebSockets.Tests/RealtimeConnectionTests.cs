@@ -466,7 +466,7 @@ public class RealtimeConnectionTests
         await client.SendAsync("""[null,{},"phoenix","heartbeat",{}]""", ct);
         await client.SendAsync("[]", ct);
         await client.SendAsync("""[null,"8","realtime:x","phx_join",{"config":{"postgres_changes":[1,{"event":5}]}}]""", ct);
-        await client.SendBinaryAsync([3, 1, 1, 14, 6, 0, 1, .. "67realtime:room1cursor{\"x\":1}"u8], ct);
+        await client.SendBinaryAsync([9, 1, 1, 14, 6, 0, 1, .. "67realtime:room1cursor{\"x\":1}"u8], ct); // kind 9: no such binary frame
         List<Frame> frames = await client.HeartbeatAsync("hb", ct);
         server.Notify(ChangeKind.Insert, """{"id":1}""");
         Frame change = (await client.ReceiveAsync(ct))!;

@@ -44,7 +44,8 @@ internal sealed class RealtimeServer : IAsyncDisposable
         int capacity = 1024,
         TimeProvider? timeProvider = null,
         bool registerNotifier = true,
-        Action<WebApplication>? map = null)
+        Action<WebApplication>? map = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, "http://127.0.0.1:0");
@@ -63,6 +64,7 @@ internal sealed class RealtimeServer : IAsyncDisposable
         }
 
         builder.Services.AddHeliosRealtimeWebSockets();
+        configureServices?.Invoke(builder.Services);
         WebApplication app = builder.Build();
         if (app.Services.GetService<ChangeNotifier>() is ChangeNotifier notifier)
         {

@@ -102,6 +102,11 @@ internal sealed class TestClient : IAsyncDisposable
             }
 
             count += result.Count;
+            if (result.EndOfMessage && result.MessageType == WebSocketMessageType.Binary)
+            {
+                return ParseBinary(_buffer.AsSpan(0, count));
+            }
+
             if (result.EndOfMessage)
             {
                 return Parse(Encoding.UTF8.GetString(_buffer, 0, count), result.MessageType);
@@ -156,6 +161,14 @@ internal sealed class TestClient : IAsyncDisposable
 
             before.Add(frame);
         }
+    }
+
+    /// <summary>A binary kind-4 broadcast: Text is its hex, Topic its topic, Event "binary:" + its user event.</summary>
+    public static Frame ParseBinary(ReadOnlySpan<byte> bytes)
+    {
+        string topic = bytes.Length >= 5 ? Encoding.UTF8.GetString(bytes.Slice(5, bytes[1])) : string.Empty;
+        string userEvent = bytes.Length >= 5 ? Encoding.UTF8.GetString(bytes.Slice(5 + bytes[1], bytes[2])) : string.Empty;
+        return new Frame(Convert.ToHexString(bytes), WebSocketMessageType.Binary, null, null, topic, "binary:" + userEvent, default, false);
     }
 
     public Frame Parse(string text, WebSocketMessageType type)
