@@ -1,3 +1,4 @@
+using HeliosNano.Realtime.Sample.Pg;
 using HeliosNano.Realtime.Sample.Rest;
 using HeliosNano.Realtime.Sample.Sql;
 using HeliosNano.Realtime.WebSockets;
@@ -21,12 +22,21 @@ internal static partial class SampleApp
     {
         ["--db"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.Database),
         ["--apikey"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.ApiKey),
+        ["--pg-port"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.PgPort),
+        ["--no-pg"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.NoPg),
+        ["--auth"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.Auth),
+        ["--password"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.Password),
     };
 
-    /// <summary>Builds the application from command-line arguments (<c>--urls</c>, <c>--db</c>, <c>--apikey</c>, any ASP.NET setting).</summary>
+    /// <summary>
+    /// Builds the application from command-line arguments (<c>--urls</c>, <c>--db</c>, <c>--apikey</c>, the PostgreSQL
+    /// listener's <c>--pg-port</c> / <c>--no-pg</c> / <c>--auth</c> / <c>--password</c>, the tutorial's <c>--memory</c>,
+    /// any ASP.NET setting).
+    /// </summary>
     /// <exception cref="SampleStartupException">The configuration is refused (a non-loopback URL without an API key).</exception>
     public static WebApplication Build(string[] args)
     {
+        args = ExpandFlags(args);
         WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
         builder.Configuration.AddCommandLine(args, s_switchMappings);
 
@@ -76,6 +86,12 @@ internal static partial class SampleApp
         builder.Services.AddSingleton<SampleDatabase>();
         builder.Services.AddSingleton(new AccessGuard(options.ApiKey));
         builder.Services.AddCors();
+        if (!options.NoPg)
+        {
+            PgListener.ResolveAuth(options);
+            builder.Services.AddSingleton<PgListener>();
+            builder.Services.AddHostedService(services => services.GetRequiredService<PgListener>());
+        }
 
         // ?apikey= is moved out of the URL before the hosting layer logs "Request starting …".
         builder.Services.AddSingleton<IHttpContextFactory, QueryKeyRedaction>();
@@ -149,6 +165,41 @@ internal static partial class SampleApp
             ? authority[..(authority.IndexOf(']', StringComparison.Ordinal) + 1)]
             : authority.Split(':')[0];
         return AccessGuard.IsLoopbackHost(host);
+    }
+
+    /// <summary>
+    /// Turns the value-less switches into configuration pairs: <c>--no-pg</c> into <c>--no-pg true</c>, and drops the
+    /// tutorial's <c>--memory</c> (an in-memory database is the default; it cannot be combined with <c>--db</c>).
+    /// </summary>
+    internal static string[] ExpandFlags(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var expanded = new List<string>(args.Length + 1);
+        bool memory = false;
+        bool file = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            if (arg.Equals("--memory", StringComparison.OrdinalIgnoreCase))
+            {
+                memory = true;
+                continue;
+            }
+
+            file |= arg.Equals("--db", StringComparison.OrdinalIgnoreCase) || arg.StartsWith("--db=", StringComparison.OrdinalIgnoreCase);
+            expanded.Add(arg);
+            if (arg.Equals("--no-pg", StringComparison.OrdinalIgnoreCase) && (i + 1 == args.Length || !bool.TryParse(args[i + 1], out _)))
+            {
+                expanded.Add("true");
+            }
+        }
+
+        if (memory && file)
+        {
+            throw new SampleStartupException("--memory and --db contradict each other: --memory (the default) keeps the database in memory, --db <file> in a file.");
+        }
+
+        return [.. expanded];
     }
 
     private static List<string> ConfiguredUrls(ConfigurationManager configuration)

@@ -156,6 +156,42 @@ internal sealed class SampleDatabase : IDisposable
     public void Stop() => _stopping.Cancel();
 
     /// <summary>
+    /// Takes the connection for work that spans several calls: a PostgreSQL-protocol session's transaction, held from
+    /// <c>BEGIN</c> to <c>COMMIT</c>. No other request runs until <see cref="Exit"/>, exactly as SQLite has one writer.
+    /// </summary>
+    public async Task<SqliteConnection> EnterAsync(CancellationToken cancellationToken = default)
+    {
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        await _gate.WaitAsync(cancel.Token);
+        return _connection;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the connection taken by <see cref="EnterAsync"/>, under the same interruption as
+    /// <see cref="RunAsync{T}"/>: SQLite stops after <see cref="SampleOptions.StatementTimeout"/>, when
+    /// <paramref name="cancellationToken"/> fires or when the server stops (the work sees SQLite's "interrupted" error).
+    /// </summary>
+    public T RunEntered<T>(Func<SqliteConnection, T> work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        cancel.CancelAfter(_statementTimeout);
+        _running = cancel;
+        try
+        {
+            return work(_connection);
+        }
+        finally
+        {
+            _running = null;
+        }
+    }
+
+    /// <summary>Gives the connection taken by <see cref="EnterAsync"/> back.</summary>
+    public void Exit() => _gate.Release();
+
+    /// <summary>
     /// Makes every table known to the notifier, so a WebSocket client may join <c>realtime:public:&lt;table&gt;</c> as soon
     /// as the table exists (a join naming an unknown table gets a <c>system</c> error, which catches typos).
     /// </summary>

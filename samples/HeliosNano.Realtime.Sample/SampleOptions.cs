@@ -18,6 +18,27 @@ internal sealed class SampleOptions
     /// </summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>The PostgreSQL protocol port used when none is configured: 5432, PostgreSQL's own.</summary>
+    public const int DefaultPgPort = 5432;
+
+    /// <summary>
+    /// Gets or sets the port of the PostgreSQL protocol listener on 127.0.0.1 (<c>--pg-port</c>); 0 for a free one;
+    /// <see langword="null"/> (the default) for 5432, where a port already taken only gets a warning.
+    /// </summary>
+    public int? PgPort { get; set; }
+
+    /// <summary>Gets or sets whether the PostgreSQL protocol listener is off (<c>--no-pg</c>). The default is <see langword="false"/>.</summary>
+    public bool NoPg { get; set; }
+
+    /// <summary>
+    /// Gets or sets the PostgreSQL protocol's authentication (<c>--auth</c>): <c>scram-sha-256</c> or <c>trust</c>;
+    /// <see langword="null"/> (the default) for <c>scram-sha-256</c> when a password is set, else <c>trust</c>.
+    /// </summary>
+    public string? Auth { get; set; }
+
+    /// <summary>Gets or sets the password <c>scram-sha-256</c> checks, for any user name (<c>--password</c>).</summary>
+    public string? Password { get; set; }
+
     /// <summary>The default of <see cref="StatementTimeout"/>: 30 seconds.</summary>
     public static readonly TimeSpan DefaultStatementTimeout = TimeSpan.FromSeconds(30);
 

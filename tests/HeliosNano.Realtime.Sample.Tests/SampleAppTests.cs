@@ -72,6 +72,30 @@ public class SampleAppTests
         Assert.That(app.Services.GetRequiredService<IOptions<RealtimeWebSocketOptions>>().Value.IdleTimeout, Is.EqualTo(TimeSpan.FromMinutes(10)));
     }
 
+    [Test]
+    public void ExpandFlags_TutorialStartLine_BecomesConfigurationPairs()
+    {
+        Assert.That(
+            SampleApp.ExpandFlags(["--memory", "--auth", "scram-sha-256", "--password", "s3cret", "--no-pg"]),
+            Is.EqualTo(new[] { "--auth", "scram-sha-256", "--password", "s3cret", "--no-pg", "true" }));
+    }
+
+    [Test]
+    public void ExpandFlags_MemoryWithDb_RefusesToStart() =>
+        Assert.Throws<SampleStartupException>(() => SampleApp.ExpandFlags(["--memory", "--db", "x.db"]));
+
+    [Test]
+    public void Build_TutorialStartLine_ConfiguresScramWithThePassword()
+    {
+        WebApplication app = SampleApp.Build(["--memory", "--auth", "scram-sha-256", "--password", "s3cret", "--pg-port", "0"]);
+        SampleOptions options = app.Services.GetRequiredService<IOptions<SampleOptions>>().Value;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((options.Database, options.Password, options.PgPort, options.NoPg), Is.EqualTo(((string?)null, "s3cret", (int?)0, false)));
+            Assert.That(app.Services.GetRequiredService<HeliosNano.Realtime.Sample.Pg.PgListener>().AuthMethod, Is.EqualTo("scram-sha-256"));
+        }
+    }
+
     [TestCase("/")]
     [TestCase("/index.html")]
     [TestCase("/api/info")]

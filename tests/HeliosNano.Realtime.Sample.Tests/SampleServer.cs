@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HeliosNano.Realtime.Sample.Tests;
 
@@ -22,11 +23,16 @@ internal sealed class SampleServer : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    /// <summary>Gets the port the PostgreSQL protocol listener chose (with <c>--pg-port 0</c>).</summary>
+    public int PgPort => App.Services.GetRequiredService<HeliosNano.Realtime.Sample.Pg.PgListener>().Port;
+
     public Uri WebSocketUri => new($"ws://{Address.Authority}/realtime/v1/websocket");
 
     public static async Task<SampleServer> StartAsync(params string[] args)
     {
-        string[] all = ["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default", "Warning", .. args];
+        // The PostgreSQL listener is off unless a test asks for it (with --pg-port 0): 5432 may be taken on the machine.
+        string[] pg = args.Any(a => a.StartsWith("--pg-port", StringComparison.Ordinal) || a == "--no-pg") ? [] : ["--no-pg"];
+        string[] all = ["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default", "Warning", .. pg, .. args];
         WebApplication app = SampleApp.Build(all);
         await app.StartAsync();
         return new SampleServer(app, new Uri(app.Urls.First()));

@@ -24,7 +24,8 @@ internal static class SqlBatch
 {
     private const string UserSavepoint = "helios_user_transaction";
 
-    private enum Control
+    /// <summary>What a statement does to the transaction: nothing, or <c>BEGIN</c> / <c>COMMIT</c> / <c>ROLLBACK</c>.</summary>
+    internal enum Control
     {
         None,
         Begin,
@@ -138,7 +139,8 @@ internal static class SqlBatch
         return words[0];
     }
 
-    private static Control Classify(string statement)
+    /// <summary>Tells the transaction-control statements (<c>BEGIN</c>, <c>COMMIT</c>, <c>ROLLBACK</c> and their synonyms) apart.</summary>
+    internal static Control Classify(string statement)
     {
         List<string> words = SqlScript.LeadingWords(statement, 2);
         return words switch
@@ -154,9 +156,7 @@ internal static class SqlBatch
 
     private static void RunStatement(SqliteConnection connection, string statement, Utf8JsonWriter writer, long maxResponseBytes)
     {
-        string tag = CommandTag(statement);
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = PostgresDialect.Translate(statement);
+        using SqliteCommand command = Prepare(connection, statement, out string tag);
         using SqliteDataReader reader = command.ExecuteReader();
         if (reader.FieldCount > 0)
         {
@@ -176,6 +176,18 @@ internal static class SqlBatch
                 writer.WriteNumber("rowCount", reader.RecordsAffected);
             }
         }
+    }
+
+    /// <summary>
+    /// Creates the command for one (non transaction-control) statement, translated by the dialect shim, and gets its
+    /// psql-style tag. The one way both <c>POST /sql</c> and the PostgreSQL protocol listener run a statement.
+    /// </summary>
+    internal static SqliteCommand Prepare(SqliteConnection connection, string statement, out string tag)
+    {
+        tag = CommandTag(statement);
+        SqliteCommand command = connection.CreateCommand();
+        command.CommandText = PostgresDialect.Translate(statement);
+        return command;
     }
 
     /// <summary>Gets SQLite's own message from <c>SQLite Error 1: 'no such table: x'.</c>, i.e. <c>no such table: x</c>.</summary>

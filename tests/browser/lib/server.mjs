@@ -20,7 +20,7 @@ export async function startSampleServer(...args) {
   assert.ok(existsSync(serverDll), `${serverDll} is missing: run 'dotnet build samples/HeliosNano.Realtime.Sample' first`);
   let output = "";
   let baseUrl;
-  const child = spawn("dotnet", [serverDll, "--urls", "http://127.0.0.1:0", ...args], {
+  const child = spawn("dotnet", [serverDll, "--urls", "http://127.0.0.1:0", "--no-pg", ...args], {
     cwd: repo,
     env: { ...process.env, DOTNET_NOLOGO: "1" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,0 +1,1 @@
+INSERT INTO bench (v) VALUES ('row');

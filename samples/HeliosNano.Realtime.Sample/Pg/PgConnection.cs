@@ -1,0 +1,362 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace HeliosNano.Realtime.Sample.Pg;
+
+/// <summary>
+/// One PostgreSQL v3 protocol session: start-up (<c>SSLRequest</c> answered <c>N</c>), authentication
+/// (<c>scram-sha-256</c> or <c>trust</c>), parameter statuses, <c>BackendKeyData</c>, then simple Query messages until
+/// <c>Terminate</c>. Messages are framed by <see cref="PgMessageReader"/> straight from the <see cref="PipeReader"/>'s
+/// buffer; answers go into the <see cref="PipeWriter"/> and are flushed once per message, after the database is released.
+/// </summary>
+/// <remarks>
+/// The extended query protocol (Parse/Bind/Describe/Execute) is not built: its first message gets the ErrorResponse
+/// "extended query protocol not supported" (0A000), the rest is skipped up to <c>Sync</c>, which gets
+/// <c>ReadyForQuery</c>, as PostgreSQL recovers from an error there; so a driver fails at once, never hangs.
+/// A <c>CancelRequest</c> is accepted and ignored (the sample's statements run to their end).
+/// </remarks>
+internal sealed partial class PgConnection
+{
+    /// <summary>How long a client may take from connecting to being authenticated: 60 s, PostgreSQL's <c>authentication_timeout</c>.</summary>
+    public static readonly TimeSpan AuthenticationTimeout = TimeSpan.FromSeconds(60);
+
+    private const string NotSupported = "extended query protocol not supported: this sample server speaks the simple query protocol only (psql does; for Npgsql, use POST /sql)";
+
+    private readonly SampleDatabase _database;
+    private readonly ScramSha256? _scram;
+    private readonly ILogger _logger;
+    private readonly int _processId;
+    private readonly PgQueryRunner _runner = new();
+    private PipeReader _reader = null!;
+    private PipeWriter _writer = null!;
+    private PgFrontendMessage _message;
+    private SequencePosition _consumed;
+    private SqliteConnection? _held;
+
+    /// <summary>Initializes a new instance of the <see cref="PgConnection"/> class.</summary>
+    /// <param name="database">The sample database.</param>
+    /// <param name="scram">The password check; <see langword="null"/> for <c>trust</c>.</param>
+    /// <param name="logger">The listener's logger.</param>
+    /// <param name="processId">The "backend process id" reported in <c>BackendKeyData</c>.</param>
+    public PgConnection(SampleDatabase database, ScramSha256? scram, ILogger logger, int processId)
+    {
+        _database = database;
+        _scram = scram;
+        _logger = logger;
+        _processId = processId;
+    }
+
+    /// <summary>Runs the session on <paramref name="stream"/> until the client leaves, breaks the protocol, or the server stops.</summary>
+    public async Task RunAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 8192, leaveOpen: true));
+        _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
+        try
+        {
+            string? user;
+            using (var startup = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                startup.CancelAfter(AuthenticationTimeout);
+                user = await StartUpAsync(startup.Token);
+                if (user is null || !await AuthenticateAsync(user, startup.Token))
+                {
+                    return;
+                }
+            }
+
+            SendGreeting(user);
+            await _writer.FlushAsync(cancellationToken);
+            await ServeAsync(cancellationToken);
+        }
+        catch (PgProtocolException ex)
+        {
+            Log.ProtocolViolation(_logger, _processId, ex.Message);
+            await TryFatalAsync("08P01", ex.Message);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // The client went away, the authentication timeout passed, or the server is stopping: just close.
+        }
+        finally
+        {
+            if (_held is not null)
+            {
+                _runner.Abandon(_held);
+                _held = null;
+                _database.Exit();
+            }
+
+            await _reader.CompleteAsync();
+            await _writer.CompleteAsync();
+        }
+    }
+
+    private async Task<string?> StartUpAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (!await NextAsync(startup: true, cancellationToken))
+            {
+                return null;
+            }
+
+            PgMessageReader.TryReadInt32(_message.Body, 0, out int code);
+            if (code is PgMessageReader.SslRequestCode or PgMessageReader.GssEncRequestCode)
+            {
+                // No TLS (nor GSS encryption) here: 'N' tells the client to go on in the clear, as a server without ssl does.
+                _reader.AdvanceTo(_consumed);
+                _writer.GetSpan(1)[0] = (byte)'N';
+                _writer.Advance(1);
+                await _writer.FlushAsync(cancellationToken);
+                continue;
+            }
+
+            if (code == PgMessageReader.CancelRequestCode)
+            {
+                return null;
+            }
+
+            if (code >> 16 != 3)
+            {
+                await TryFatalAsync("0A000", $"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: server supports 3.0 to 3.0");
+                return null;
+            }
+
+            string? user = null;
+            var reader = new SequenceReader<byte>(_message.Body.Slice(4));
+            while (reader.TryReadTo(out ReadOnlySequence<byte> name, 0) && name.Length > 0 && reader.TryReadTo(out ReadOnlySequence<byte> value, 0))
+            {
+                if (name.Length == 4 && Encoding.ASCII.GetString(name) == "user")
+                {
+                    user = Encoding.UTF8.GetString(value);
+                }
+            }
+
+            _reader.AdvanceTo(_consumed);
+            if (string.IsNullOrEmpty(user))
+            {
+                await TryFatalAsync("28000", "no PostgreSQL user name specified in startup packet");
+                return null;
+            }
+
+            return user;
+        }
+    }
+
+    private async Task<bool> AuthenticateAsync(string user, CancellationToken cancellationToken)
+    {
+        if (_scram is null)
+        {
+            PgMessageWriter.AuthenticationOk(_writer);
+            return true;
+        }
+
+        PgMessageWriter.AuthenticationSasl(_writer);
+        await _writer.FlushAsync(cancellationToken);
+        string clientFirst = await ReadSaslAsync(initial: true, cancellationToken);
+        if (!ScramSha256.TryParseClientFirst(clientFirst, out string gs2Header, out string clientFirstBare, out string clientNonce))
+        {
+            throw new PgProtocolException("malformed SCRAM message");
+        }
+
+        string serverFirst = _scram.CreateServerFirst(clientNonce, ScramSha256.CreateNonce());
+        PgMessageWriter.AuthenticationSasl(_writer, 11, serverFirst);
+        await _writer.FlushAsync(cancellationToken);
+        string clientFinal = await ReadSaslAsync(initial: false, cancellationToken);
+        if (!_scram.TryVerifyClientFinal(gs2Header, clientFirstBare, serverFirst, clientFinal, out string serverFinal))
+        {
+            Log.AuthenticationFailed(_logger, _processId, user);
+            await TryFatalAsync("28P01", $"password authentication failed for user \"{user}\"");
+            return false;
+        }
+
+        PgMessageWriter.AuthenticationSasl(_writer, 12, serverFinal);
+        PgMessageWriter.AuthenticationOk(_writer);
+        return true;
+    }
+
+    private async Task<string> ReadSaslAsync(bool initial, CancellationToken cancellationToken)
+    {
+        if (!await NextAsync(startup: false, cancellationToken))
+        {
+            throw new IOException("The client left during authentication.");
+        }
+
+        if (_message.Type != (byte)'p')
+        {
+            throw new PgProtocolException($"expected SASL response, got message type {_message.Type}");
+        }
+
+        ReadOnlySequence<byte> data = _message.Body;
+        if (initial)
+        {
+            var reader = new SequenceReader<byte>(data);
+            if (!reader.TryReadTo(out ReadOnlySequence<byte> mechanism, 0) || Encoding.ASCII.GetString(mechanism) != ScramSha256.Mechanism)
+            {
+                throw new PgProtocolException("client selected an invalid SASL authentication mechanism");
+            }
+
+            if (!reader.TryReadBigEndian(out int length) || length < 0 || length > reader.Remaining)
+            {
+                throw new PgProtocolException("malformed SASL initial response");
+            }
+
+            data = reader.UnreadSequence.Slice(0, length);
+        }
+
+        string text = Encoding.UTF8.GetString(data);
+        _reader.AdvanceTo(_consumed);
+        return text;
+    }
+
+    private void SendGreeting(string user)
+    {
+        foreach ((string name, string value) in new[]
+        {
+            ("server_version", "15.0"),
+            ("server_encoding", "UTF8"),
+            ("client_encoding", "UTF8"),
+            ("DateStyle", "ISO, MDY"),
+            ("IntervalStyle", "postgres"),
+            ("TimeZone", "UTC"),
+            ("integer_datetimes", "on"),
+            ("standard_conforming_strings", "on"),
+            ("is_superuser", "on"),
+            ("session_authorization", user),
+            ("application_name", string.Empty),
+        })
+        {
+            PgMessageWriter.ParameterStatus(_writer, name, value);
+        }
+
+        PgMessageWriter.BackendKeyData(_writer, _processId, Random.Shared.Next());
+        PgMessageWriter.ReadyForQuery(_writer, _runner.Status);
+    }
+
+    private async Task ServeAsync(CancellationToken cancellationToken)
+    {
+        bool skipToSync = false;
+        while (await NextAsync(startup: false, cancellationToken))
+        {
+            byte type = _message.Type;
+            switch (type)
+            {
+                case (byte)'Q':
+                    ReadOnlySequence<byte> body = _message.Body;
+                    string sql = Encoding.UTF8.GetString(body.Length > 0 ? body.Slice(0, body.Length - 1) : body);
+                    _reader.AdvanceTo(_consumed);
+                    await QueryAsync(sql, cancellationToken);
+                    break;
+                case (byte)'X':
+                    return;
+                case (byte)'S':
+                    _reader.AdvanceTo(_consumed);
+                    skipToSync = false;
+                    PgMessageWriter.ReadyForQuery(_writer, _runner.Status);
+                    await _writer.FlushAsync(cancellationToken);
+                    break;
+                case (byte)'P' or (byte)'B' or (byte)'D' or (byte)'E' or (byte)'C' or (byte)'H':
+                    _reader.AdvanceTo(_consumed);
+                    if (!skipToSync)
+                    {
+                        skipToSync = true;
+                        PgMessageWriter.ErrorResponse(_writer, "ERROR", "0A000", NotSupported);
+                        await _writer.FlushAsync(cancellationToken);
+                    }
+
+                    break;
+                case (byte)'F':
+                    _reader.AdvanceTo(_consumed);
+                    PgMessageWriter.ErrorResponse(_writer, "ERROR", "0A000", "the function call protocol is not supported");
+                    PgMessageWriter.ReadyForQuery(_writer, _runner.Status);
+                    await _writer.FlushAsync(cancellationToken);
+                    break;
+                default:
+                    throw new PgProtocolException($"invalid frontend message type {type}");
+            }
+        }
+    }
+
+    private async Task QueryAsync(string sql, CancellationToken cancellationToken)
+    {
+        _held ??= await _database.EnterAsync(cancellationToken);
+        try
+        {
+            if (sql.Contains('\0', StringComparison.Ordinal))
+            {
+                // As POST /sql refuses it: SQLite's statement loop cannot step past an embedded NUL.
+                PgMessageWriter.ErrorResponse(_writer, "ERROR", "22021", "the query contains a NUL character, which SQLite cannot run; nothing was executed");
+            }
+            else
+            {
+                _database.RunEntered(
+                    connection =>
+                    {
+                        _runner.Run(connection, sql, _writer);
+                        _database.RegisterTables(connection);
+                        return true;
+                    },
+                    cancellationToken);
+            }
+        }
+        finally
+        {
+            if (!_runner.InTransaction)
+            {
+                // An interrupt (statement timeout) can also stop the ROLLBACK that ended the failed work: the next
+                // request must find no transaction open.
+                if (SQLitePCL.raw.sqlite3_get_autocommit(_held.Handle) == 0)
+                {
+                    Sql.SqlBatch.RollBack(_held);
+                }
+
+                _held = null;
+                _database.Exit();
+            }
+        }
+
+        PgMessageWriter.ReadyForQuery(_writer, _runner.Status);
+        await _writer.FlushAsync(cancellationToken);
+    }
+
+    private async ValueTask<bool> NextAsync(bool startup, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ReadResult result = await _reader.ReadAsync(cancellationToken);
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            bool framed = startup
+                ? PgMessageReader.TryReadStartup(buffer, out _message, out _consumed)
+                : PgMessageReader.TryRead(buffer, out _message, out _consumed);
+            if (framed)
+            {
+                return true;
+            }
+
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                // The client closed (perhaps in the middle of a message: a truncated message is simply dropped).
+                _reader.AdvanceTo(buffer.End);
+                return false;
+            }
+
+            _reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private async Task TryFatalAsync(string sqlState, string message)
+    {
+        try
+        {
+            PgMessageWriter.ErrorResponse(_writer, "FATAL", sqlState, message);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _writer.FlushAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The client is gone or does not read: closing is all that is left.
+        }
+    }
+}
