@@ -4,9 +4,10 @@ namespace HeliosNano.Realtime.WebSockets;
 
 /// <summary>The in-memory <see cref="RealtimeTopicManager"/>: members of this process only.</summary>
 /// <remarks>
-/// Each topic holds an immutable member array replaced on add and remove (joins are rare, sends are many), and one
-/// lock that serializes the sends to that topic, so every member sees the topic's messages in the same order. A send
-/// only enqueues to each member (no I/O, no await), so the lock is held for a few microseconds per member.
+/// Each topic holds a set of members and one lock that serializes the sends to that topic, so every member sees the
+/// topic's messages in the same order. A send only enqueues to each member (no I/O, no await), so the lock is held for
+/// a few microseconds per member. Adding or removing a member is O(1) whatever the topic's size (a copied array would
+/// make N joins to one topic cost O(N²)).
 /// </remarks>
 internal sealed class DefaultRealtimeTopicManager : RealtimeTopicManager
 {
@@ -27,11 +28,7 @@ internal sealed class DefaultRealtimeTopicManager : RealtimeTopicManager
                     continue;
                 }
 
-                if (Array.IndexOf(topic.Members, member) < 0)
-                {
-                    topic.Members = [.. topic.Members, member];
-                }
-
+                topic.Members.Add(member);
                 return ValueTask.CompletedTask;
             }
         }
@@ -48,24 +45,10 @@ internal sealed class DefaultRealtimeTopicManager : RealtimeTopicManager
 
         lock (topic.Gate)
         {
-            int index = Array.IndexOf(topic.Members, member);
-            if (index < 0)
+            if (topic.Members.Remove(member) && topic.Members.Count == 0)
             {
-                return ValueTask.CompletedTask;
-            }
-
-            if (topic.Members.Length == 1)
-            {
-                topic.Members = [];
                 topic.Removed = true;
                 _topics.TryRemove(new KeyValuePair<string, TopicMembers>(member.Topic, topic));
-            }
-            else
-            {
-                IRealtimeTopicMember[] members = new IRealtimeTopicMember[topic.Members.Length - 1];
-                topic.Members.AsSpan(0, index).CopyTo(members);
-                topic.Members.AsSpan(index + 1).CopyTo(members.AsSpan(index));
-                topic.Members = members;
             }
         }
 
@@ -94,14 +77,24 @@ internal sealed class DefaultRealtimeTopicManager : RealtimeTopicManager
     }
 
     /// <inheritdoc/>
-    public override int GetLocalMemberCount(string topic) =>
-        _topics.TryGetValue(topic, out TopicMembers? members) ? Volatile.Read(ref members.Members).Length : 0;
+    public override int GetLocalMemberCount(string topic)
+    {
+        if (!_topics.TryGetValue(topic, out TopicMembers? members))
+        {
+            return 0;
+        }
+
+        lock (members.Gate)
+        {
+            return members.Members.Count;
+        }
+    }
 
     /// <summary>One topic's members and the lock that orders its sends.</summary>
     private sealed class TopicMembers
     {
         public readonly Lock Gate = new();
-        public IRealtimeTopicMember[] Members = [];
+        public readonly HashSet<IRealtimeTopicMember> Members = new(ReferenceEqualityComparer.Instance);
         public bool Removed;
     }
 }
