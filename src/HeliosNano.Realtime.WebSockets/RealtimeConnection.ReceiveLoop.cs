@@ -113,6 +113,11 @@ internal sealed partial class RealtimeConnection
                     {
                         Log.BinaryMessageDropped(_logger, length, _id);
                         _metrics.DroppedMessages.Add(1);
+                        string why = _frames.ArrayFormat
+                            ? "a binary frame must be a broadcast push (kind 3)"
+                            : "binary frames need vsn=2.0.0";
+                        await _inbound.Writer.WriteAsync(new InboundItem(null, why, null, null), _stopReceiving.Token).ConfigureAwait(false);
+                        Wake();
                         continue;
                     }
 
@@ -127,12 +132,10 @@ internal sealed partial class RealtimeConnection
                 {
                     Log.MalformedMessage(_logger, _id, error!);
                     _metrics.DroppedMessages.Add(1);
-                    if (errorRef is not null && errorTopic is not null)
-                    {
-                        await _inbound.Writer.WriteAsync(new InboundItem(null, error, errorRef, errorTopic), _stopReceiving.Token).ConfigureAwait(false);
-                        Wake();
-                    }
-
+                    // Answered either way: an error reply when the ref and topic are known, else a system error on "phoenix".
+                    bool answerable = errorRef is not null && errorTopic is not null;
+                    await _inbound.Writer.WriteAsync(new InboundItem(null, error, answerable ? errorRef : null, answerable ? errorTopic : null), _stopReceiving.Token).ConfigureAwait(false);
+                    Wake();
                     continue;
                 }
 

@@ -79,6 +79,20 @@ internal sealed partial class RealtimeConnection
         await SendAsync(_frames.End()).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Tells the client that a frame it sent could not be used and carried no ref to answer: a <c>system</c> error on
+    /// topic <c>phoenix</c>, which clients that never joined that topic ignore and a wscat user reads.
+    /// </summary>
+    internal async ValueTask SendProtocolErrorAsync(string message)
+    {
+        Utf8JsonWriter w = _frames.Begin(null, null, "phoenix", s_system);
+        w.WriteStartObject();
+        w.WriteString(s_status, "error");
+        w.WriteString(s_message, message);
+        w.WriteEndObject();
+        await SendAsync(_frames.End()).ConfigureAwait(false);
+    }
+
     internal async ValueTask SendCloseAsync(RealtimeChannel channel)
     {
         Utf8JsonWriter w = _frames.Begin(channel.JoinRef, channel.JoinRef, channel.Topic, s_phxClose);

@@ -1,3 +1,4 @@
+using System.Net.WebSockets;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
@@ -13,6 +14,9 @@ internal sealed class RealtimeProtocolDispatcher
 {
     /// <summary>Every routed topic starts with this.</summary>
     public const string TopicPrefix = "realtime:";
+
+    /// <summary>The system message of every channel and the socket's close reason when the inbound rate limit trips.</summary>
+    private const string RateLimitReason = "Too many messages per second";
 
     private readonly RealtimeConnection _connection;
     private readonly RealtimeChannelCollection _channels;
@@ -38,7 +42,10 @@ internal sealed class RealtimeProtocolDispatcher
     {
         if (item.IsRateLimited)
         {
-            await CloseAllChannelsAsync("Too many messages per second").ConfigureAwait(false);
+            // The pushes still queued would get no answer: after the channels' system messages, close the socket with
+            // a reason so the client reconnects at once instead of timing out push by push.
+            await CloseAllChannelsAsync(RateLimitReason).ConfigureAwait(false);
+            _connection.RequestClose(WebSocketCloseStatus.PolicyViolation, RateLimitReason);
             return;
         }
 
@@ -50,7 +57,15 @@ internal sealed class RealtimeProtocolDispatcher
 
         if (item.Message is not PhoenixMessage message)
         {
-            await _connection.ReplyErrorAsync(null, item.Ref, item.Topic!, "MalformedWebSocketMessage: " + item.Error).ConfigureAwait(false);
+            if (item.Ref is null || item.Topic is null)
+            {
+                await _connection.SendProtocolErrorAsync("MalformedWebSocketMessage: " + item.Error).ConfigureAwait(false);
+            }
+            else
+            {
+                await _connection.ReplyErrorAsync(null, item.Ref, item.Topic, "MalformedWebSocketMessage: " + item.Error).ConfigureAwait(false);
+            }
+
             return;
         }
 

@@ -9,7 +9,7 @@ namespace HeliosNano.Realtime.WebSockets;
 /// <see cref="MaxChannelsPerConnection"/> gets an error reply; an inbound message larger than
 /// <see cref="MaxInboundMessageBytes"/> closes the socket with 1009 (message too big); more than
 /// <see cref="MaxInboundMessagesPerSecond"/> messages in one second end every channel of the connection with a
-/// <c>system</c> error and <c>phx_close</c>; <see cref="IdleTimeout"/> without any inbound message closes the socket
+/// <c>system</c> error and <c>phx_close</c>, then close the socket with 1008 (<c>Too many messages per second</c>); <see cref="IdleTimeout"/> without any inbound message closes the socket
 /// with 1000 (<c>idle timeout</c>); a burst of sends that does not finish within <see cref="SendTimeout"/> aborts the socket.
 /// </remarks>
 public sealed class RealtimeWebSocketOptions
@@ -128,7 +128,10 @@ public sealed class RealtimeWebSocketOptions
     /// <summary>Gets or sets the largest inbound message, in bytes, after joining its frames. The default is 1 MiB.</summary>
     public int MaxInboundMessageBytes { get; set; } = DefaultMaxInboundMessageBytes;
 
-    /// <summary>Gets or sets how many inbound messages one connection may send per second. The default is 100.</summary>
+    /// <summary>
+    /// Gets or sets how many inbound messages one connection may send per second; past it every channel gets a
+    /// <c>system</c> error and <c>phx_close</c> and the socket is closed with 1008. The default is 100.
+    /// </summary>
     public int MaxInboundMessagesPerSecond { get; set; } = DefaultMaxInboundMessagesPerSecond;
 
     /// <summary>

@@ -378,10 +378,11 @@ public class RealtimeConnectionTests
         }
     }
 
-    // §14.11: a flood ends the flooding connection's channels with system error + phx_close; other clients are unaffected.
+    // §14.11: a flood ends the flooding connection's channels with system error + phx_close, then closes its socket with
+    // 1008 and the reason (the pushes still queued would never be answered); other clients are unaffected.
     [Test]
     [CancelAfter(15_000)]
-    public async Task Flood_OverMessagesPerSecond_ClosesItsChannelsOnlyAndStaysConnected(CancellationToken ct)
+    public async Task Flood_OverMessagesPerSecond_ClosesItsChannelsThenItsSocketWith1008(CancellationToken ct)
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow); // frozen clock: every message falls in the same second
         await using RealtimeServer server = await RealtimeServer.StartAsync(o => o.MaxInboundMessagesPerSecond = 5, timeProvider: time);
@@ -396,8 +397,7 @@ public class RealtimeConnectionTests
 
         Frame system = await flooder.ReceiveUntilAsync(f => f.Event == "system", ct);
         Frame close = (await flooder.ReceiveAsync(ct))!;
-        time.Advance(TimeSpan.FromSeconds(2));
-        List<Frame> afterWindow = await flooder.HeartbeatAsync("later", ct);
+        Frame? afterClose = await flooder.ReceiveAsync(ct);
         server.Notify(ChangeKind.Insert, """{"id":1}""");
         Frame otherChange = (await other.ReceiveAsync(ct))!;
         using (Assert.EnterMultipleScope())
@@ -405,7 +405,9 @@ public class RealtimeConnectionTests
             Assert.That(system.Payload.GetProperty("message").GetString(), Is.EqualTo("Too many messages per second"));
             Assert.That(system.Payload.GetProperty("extension").GetString(), Is.EqualTo("system"));
             Assert.That(close.Event, Is.EqualTo("phx_close"));
-            Assert.That(afterWindow, Is.Empty);
+            Assert.That(afterClose, Is.Null, "then the socket closes");
+            Assert.That(flooder.CloseStatus, Is.EqualTo(WebSocketCloseStatus.PolicyViolation));
+            Assert.That(flooder.CloseStatusDescription, Is.EqualTo("Too many messages per second"));
             Assert.That(otherChange.Event, Is.EqualTo("postgres_changes"));
             Assert.That(server.Notifier!.GetSubscriberCount("public", "orders"), Is.EqualTo(1));
         }
@@ -452,10 +454,11 @@ public class RealtimeConnectionTests
         Assert.That(change.Payload.GetProperty("seq").GetInt64(), Is.EqualTo(sequence));
     }
 
-    // Malformed input: dropped and logged (error reply when a ref and topic are known); the connection lives on.
+    // Malformed input: logged and always answered (an error reply when a ref and topic are known, else a system error
+    // on topic "phoenix" saying what was wrong); the connection lives on.
     [Test]
     [CancelAfter(15_000)]
-    public async Task MalformedMessages_AreDroppedOrAnsweredAndTheConnectionLivesOn(CancellationToken ct)
+    public async Task MalformedMessages_AreAnsweredAndTheConnectionLivesOn(CancellationToken ct)
     {
         await using RealtimeServer server = await RealtimeServer.StartAsync();
         await using TestClient client = await server.ConnectAsync("?vsn=2.0.0", ct);
@@ -472,10 +475,16 @@ public class RealtimeConnectionTests
         Frame change = (await client.ReceiveAsync(ct))!;
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(frames[0].Text, Does.StartWith("""[null,"7","realtime:orders","phx_reply",{"status":"error","response":{"reason":"MalformedWebSocketMessage: """));
-            Assert.That(frames[1].Event, Is.EqualTo("phx_reply"), "bindings of the wrong type are echoed and reported, the join itself is ok");
-            Assert.That(frames.Skip(2).Select(f => f.Payload.GetProperty("status").GetString()), Is.All.EqualTo("error"));
-            Assert.That(frames, Has.Count.EqualTo(4));
+            List<Frame> protocolErrors = [.. frames.Where(f => f.Topic == "phoenix" && f.Event == "system")];
+            List<Frame> rest = [.. frames.Where(f => !(f.Topic == "phoenix" && f.Event == "system"))];
+            Assert.That(protocolErrors, Has.Count.EqualTo(5), "not JSON, a v1 object, a non-string ref, an empty array, an unknown binary kind");
+            Assert.That(protocolErrors.Select(f => f.Payload.GetProperty("status").GetString()), Is.All.EqualTo("error"));
+            Assert.That(protocolErrors.Select(f => f.Payload.GetProperty("message").GetString()), Is.All.StartWith("MalformedWebSocketMessage: "));
+            Assert.That(protocolErrors[^1].Payload.GetProperty("message").GetString(), Does.Contain("kind 3"));
+            Assert.That(rest[0].Text, Does.StartWith("""[null,"7","realtime:orders","phx_reply",{"status":"error","response":{"reason":"MalformedWebSocketMessage: """));
+            Assert.That(rest[1].Event, Is.EqualTo("phx_reply"), "bindings of the wrong type are echoed and reported, the join itself is ok");
+            Assert.That(rest.Skip(2).Select(f => f.Payload.GetProperty("status").GetString()), Is.All.EqualTo("error"));
+            Assert.That(rest, Has.Count.EqualTo(4));
             Assert.That(change.Event, Is.EqualTo("postgres_changes"));
             Assert.That(server.Logs.GetSnapshot().Count(r => r.Id.Name == "MalformedWebSocketMessage"), Is.EqualTo(5));
             Assert.That(server.Logs.GetSnapshot().Count(r => r.Id.Name == "BinaryMessageDropped"), Is.EqualTo(1));
@@ -814,7 +823,11 @@ public class RealtimeConnectionTests
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(before.Select(f => f.Response.GetProperty("reason").GetString()), Has.All.StartWith("MalformedWebSocketMessage"));
+            // Answered: an error reply when the topic could be read, else a system error on topic "phoenix".
+            Assert.That(before, Has.Count.EqualTo(1));
+            Assert.That(
+                before.Select(f => f.Event == "system" ? f.Payload.GetProperty("message").GetString() : f.Response.GetProperty("reason").GetString()),
+                Has.All.StartWith("MalformedWebSocketMessage"));
             Assert.That(server.Logs.GetSnapshot().Any(r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Error), Is.False, "no error-level log, no stack trace");
             Assert.That(server.Logs.GetSnapshot().Count(r => r.Id.Name == "MalformedWebSocketMessage"), Is.EqualTo(1));
         }
