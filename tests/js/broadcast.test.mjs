@@ -3,29 +3,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { createClient } from '@supabase/supabase-js';
 import { Socket } from 'phoenix';
 import { Inbox, startHost } from './lib/host.mjs';
+import { subscribed, supabaseClient } from './lib/supabase.mjs';
 
 let host;
 // 300 back-to-back sends from one socket exceed the default 100 inbound messages per second.
 before(async () => { host = await startHost(['--max-inbound-per-second', '1000']); });
 after(async () => { await host?.stop(); });
 
-function client(t, vsn) {
-  const supabase = createClient(host.url, 'any-key', { realtime: { transport: WebSocket, vsn } });
-  t.after(async () => { await supabase.removeAllChannels(); supabase.realtime.disconnect(); });
-  return supabase;
-}
-
-function subscribed(channel) {
-  return new Promise((resolvePromise, reject) => {
-    channel.subscribe((status, error) => {
-      if (status === 'SUBSCRIBED') resolvePromise();
-      else if (status !== 'CLOSED') reject(new Error(`${status}: ${error?.message}`));
-    });
-  });
-}
+const client = (t, vsn) => supabaseClient(t, host, vsn);
 
 let room = 0;
 

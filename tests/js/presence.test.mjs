@@ -5,25 +5,13 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { createClient } from '@supabase/supabase-js';
 import { Inbox, startHost } from './lib/host.mjs';
+import { subscribed, supabaseClient } from './lib/supabase.mjs';
 
 let host;
 before(async () => { host = await startHost(); });
 after(async () => { await host?.stop(); });
 
-function client(t, vsn) {
-  const supabase = createClient(host.url, 'any-key', { realtime: { transport: WebSocket, vsn } });
-  t.after(async () => { await supabase.removeAllChannels(); supabase.realtime.disconnect(); });
-  return supabase;
-}
-
-function subscribed(channel) {
-  return new Promise((resolvePromise, reject) => {
-    channel.subscribe((status, error) => {
-      if (status === 'SUBSCRIBED') resolvePromise();
-      else if (status !== 'CLOSED') reject(new Error(`${status}: ${error?.message}`));
-    });
-  });
-}
+const client = (t, vsn) => supabaseClient(t, host, vsn);
 
 let room = 0;
 

@@ -2,20 +2,14 @@
 // serializers (vsn 2.0.0 is the client's default; 1.0.0 is the object format).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { createClient } from '@supabase/supabase-js';
 import { Inbox, eventually, startHost } from './lib/host.mjs';
+import { supabaseClient } from './lib/supabase.mjs';
 
 let host;
 before(async () => { host = await startHost(); });
 after(async () => { await host?.stop(); });
 
-function client(t, vsn) {
-  // Node 20 has no global WebSocket: hand realtime-js the `ws` constructor.
-  const supabase = createClient(host.url, 'any-key', { realtime: { transport: WebSocket, vsn } });
-  t.after(async () => { await supabase.removeAllChannels(); supabase.realtime.disconnect(); });
-  return supabase;
-}
+const client = (t, vsn) => supabaseClient(t, host, vsn);
 
 function subscribe(channel) {
   const statuses = [];
