@@ -22,11 +22,16 @@ internal sealed class PresenceExtension
     private readonly RealtimeChannelCollection _channels;
     private readonly RealtimePresenceTracker _tracker;
 
+    /// <summary>Start of the current presence-call window (<see cref="TimeProvider.GetTimestamp"/>) and the calls counted in it.</summary>
+    private long _windowStart;
+    private int _callsInWindow;
+
     public PresenceExtension(RealtimeConnection connection, RealtimeChannelCollection channels, RealtimePresenceTracker tracker)
     {
         _connection = connection;
         _channels = channels;
         _tracker = tracker;
+        _windowStart = connection.TimeProvider.GetTimestamp();
     }
 
     /// <summary>Reads <c>config.presence.{key,enabled}</c> of a join into <paramref name="channel"/>.</summary>
@@ -75,6 +80,10 @@ internal sealed class PresenceExtension
             case null:
                 await _connection.ReplyOkAsync(channel.JoinRef, message.Ref, channel.Topic).ConfigureAwait(false);
                 break;
+            case "track" or "untrack" when !TryCountCall():
+                await ShutDownAsync(channel, "Client presence rate limit exceeded").ConfigureAwait(false);
+                RealtimeConnection.Log.PresenceRateLimited(_connection.Logger, channel.Topic, _connection.Id, _connection.Options.MaxPresenceCallsPerWindow, _connection.Options.PresenceCallWindow);
+                break;
             case "track":
                 await TrackAsync(message, channel, payload).ConfigureAwait(false);
                 break;
@@ -101,15 +110,32 @@ internal sealed class PresenceExtension
         byte[] json = meta.ValueKind == JsonValueKind.Object ? Encoding.UTF8.GetBytes(meta.GetRawText()) : "{}"u8.ToArray();
         if (json.Length > _connection.Options.MaxBroadcastPayloadBytes)
         {
-            // As Supabase: the channel shuts down, the push gets no reply.
-            await _channels.RemoveAsync(channel).ConfigureAwait(false);
-            await _connection.SendSystemAsync(channel, "system", "error", "Track message size exceeded").ConfigureAwait(false);
-            await _connection.SendCloseAsync(channel).ConfigureAwait(false);
+            await ShutDownAsync(channel, "Track message size exceeded").ConfigureAwait(false);
             return;
         }
 
         channel.HasTracked = true;
         await _tracker.TrackAsync(channel, channel.PresenceKey, json).ConfigureAwait(false);
         await _connection.ReplyOkAsync(channel.JoinRef, message.Ref, channel.Topic).ConfigureAwait(false);
+    }
+
+    /// <summary>Counts one presence call in the fixed window; <see langword="false"/> when the window's budget is spent.</summary>
+    private bool TryCountCall()
+    {
+        if (_connection.TimeProvider.GetElapsedTime(_windowStart) >= _connection.Options.PresenceCallWindow)
+        {
+            _windowStart = _connection.TimeProvider.GetTimestamp();
+            _callsInWindow = 0;
+        }
+
+        return ++_callsInWindow <= _connection.Options.MaxPresenceCallsPerWindow;
+    }
+
+    /// <summary>Ends <paramref name="channel"/> as Supabase does on a presence limit: the push gets no reply, the channel a system error and <c>phx_close</c>.</summary>
+    private async ValueTask ShutDownAsync(RealtimeChannel channel, string reason)
+    {
+        await _channels.RemoveAsync(channel).ConfigureAwait(false);
+        await _connection.SendSystemAsync(channel, "system", "error", reason).ConfigureAwait(false);
+        await _connection.SendCloseAsync(channel).ConfigureAwait(false);
     }
 }

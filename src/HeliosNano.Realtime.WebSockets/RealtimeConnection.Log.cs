@@ -144,5 +144,17 @@ internal sealed partial class RealtimeConnection
                 BroadcastTooLargeCore(logger, LogText.Sanitize(topic), connectionId, size, maxBytes);
             }
         }
+
+        [LoggerMessage(23, LogLevel.Information, "Closed channel {Topic} of {ConnectionId}: more than {Limit} presence calls in {Window}.", EventName = "PresenceRateLimited")]
+        private static partial void PresenceRateLimitedCore(ILogger logger, string topic, string connectionId, int limit, TimeSpan window);
+
+        /// <summary>Logs <c>PresenceRateLimited</c>; the client's topic is sanitized (<see cref="LogText"/>) first.</summary>
+        public static void PresenceRateLimited(ILogger logger, string topic, string connectionId, int limit, TimeSpan window)
+        {
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                PresenceRateLimitedCore(logger, LogText.Sanitize(topic), connectionId, limit, window);
+            }
+        }
     }
 }

@@ -126,6 +126,9 @@ internal sealed partial class RealtimeConnection : IDisposable
     /// <summary>Gets the adapter's instruments.</summary>
     public RealtimeWebSocketMetrics Metrics => _metrics;
 
+    /// <summary>Gets the server's clock, for limits counted in time windows.</summary>
+    public TimeProvider TimeProvider => _timeProvider;
+
     /// <summary>Gets the connection's logger.</summary>
     public ILogger Logger => _logger;
 

@@ -23,28 +23,35 @@ internal sealed class RealtimePresenceTracker
 
     public RealtimePresenceTracker(RealtimeTopicManager topicManager) => _topicManager = topicManager;
 
+    /// <summary>Gets how many topics have someone present, for tests: emptied topics are dropped.</summary>
+    internal int TopicCount => _topics.Count;
+
     /// <summary>Tracks <paramref name="payload"/> (a JSON object) for <paramref name="channel"/>; a payload equal to the tracked one changes nothing.</summary>
     public async ValueTask TrackAsync(RealtimeChannel channel, string key, byte[] payload)
     {
-        TopicPresence topic = _topics.GetOrAdd(channel.Topic, static _ => new TopicPresence());
         ValueTask sending;
-        lock (topic.Gate)
+        while (true)
         {
-            Entry? old = topic.Entries.Find(e => ReferenceEquals(e.Channel, channel));
-            if (old is not null && old.Payload.AsSpan().SequenceEqual(payload))
+            TopicPresence topic = _topics.GetOrAdd(channel.Topic, static _ => new TopicPresence());
+            lock (topic.Gate)
             {
-                return;
-            }
+                if (topic.Removed)
+                {
+                    continue; // emptied and dropped by an untrack in the meantime: take the topic's new state
+                }
 
-            var entry = new Entry(channel, key, NewRef(), old?.Ref, payload);
-            if (old is not null)
-            {
-                topic.Entries.Remove(old);
-            }
+                Entry? old = topic.Entries.GetValueOrDefault(channel);
+                if (old is not null && old.Payload.AsSpan().SequenceEqual(payload))
+                {
+                    return;
+                }
 
-            topic.Entries.Add(entry);
-            // Sent under the lock: the in-memory manager delivers (enqueues) before it returns, so diffs keep state order.
-            sending = _topicManager.SendAsync(RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(entry, old)));
+                var entry = new Entry(channel, key, NewRef(), old?.Ref, payload);
+                topic.Entries[channel] = entry;
+                // Sent under the lock: the in-memory manager delivers (enqueues) before it returns, so diffs keep state order.
+                sending = _topicManager.SendAsync(RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(entry, old)));
+                break;
+            }
         }
 
         await sending.ConfigureAwait(false);
@@ -61,17 +68,43 @@ internal sealed class RealtimePresenceTracker
         ValueTask sending;
         lock (topic.Gate)
         {
-            Entry? old = topic.Entries.Find(e => ReferenceEquals(e.Channel, channel));
-            if (old is null)
+            if (!topic.Entries.Remove(channel, out Entry? old))
             {
                 return;
             }
 
-            topic.Entries.Remove(old);
+            if (topic.Entries.Count == 0)
+            {
+                // The last member left: drop the topic so a server that sees many short-lived topics holds none of them.
+                topic.Removed = true;
+                _topics.TryRemove(new KeyValuePair<string, TopicPresence>(channel.Topic, topic));
+            }
+
             sending = _topicManager.SendAsync(RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(null, old)));
         }
 
         await sending.ConfigureAwait(false);
+    }
+
+    /// <summary>Returns a snapshot of who is present on <paramref name="topic"/> (the wire topic), oldest first.</summary>
+    public IReadOnlyList<RealtimePresenceMeta> GetMembers(string topic)
+    {
+        if (!_topics.TryGetValue(topic, out TopicPresence? presence))
+        {
+            return [];
+        }
+
+        lock (presence.Gate)
+        {
+            var members = new RealtimePresenceMeta[presence.Entries.Count];
+            int i = 0;
+            foreach (Entry entry in presence.Entries.Values)
+            {
+                members[i++] = new RealtimePresenceMeta(entry.Key, entry.Ref, entry.Payload);
+            }
+
+            return members;
+        }
     }
 
     /// <summary>Returns the topic's state as a <c>presence_state</c> payload: <c>{key:{"metas":[…]}}</c>.</summary>
@@ -84,7 +117,7 @@ internal sealed class RealtimePresenceTracker
         {
             lock (presence.Gate)
             {
-                foreach (IGrouping<string, Entry> group in presence.Entries.GroupBy(e => e.Key, StringComparer.Ordinal))
+                foreach (IGrouping<string, Entry> group in presence.Entries.Values.GroupBy(e => e.Key, StringComparer.Ordinal))
                 {
                     w.WriteStartObject(group.Key);
                     w.WriteStartArray("metas"u8);
@@ -170,6 +203,11 @@ internal sealed class RealtimePresenceTracker
     private sealed class TopicPresence
     {
         public readonly Lock Gate = new();
-        public readonly List<Entry> Entries = [];
+
+        /// <summary>One entry per tracking channel, found in O(1) so a track costs the same whatever the member count.</summary>
+        public readonly Dictionary<RealtimeChannel, Entry> Entries = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>Set under <see cref="Gate"/> when the topic emptied and left the registry; a late track retries.</summary>
+        public bool Removed;
     }
 }

@@ -38,6 +38,12 @@ public sealed class RealtimeWebSocketOptions
     /// <summary>The default of <see cref="MaxFilterConditionsPerConnection"/>: 1,000.</summary>
     public const int DefaultMaxFilterConditionsPerConnection = 1000;
 
+    /// <summary>
+    /// The default of <see cref="MaxPresenceCallsPerWindow"/>: 10 per <see cref="PresenceCallWindow"/> (Supabase allows
+    /// 5 per channel in 30 seconds; ours counts every channel of the socket, so it allows a few more).
+    /// </summary>
+    public const int DefaultMaxPresenceCallsPerWindow = 10;
+
     /// <summary>The default of <see cref="MaxConnections"/>: 10,000 (the adapter's load test soaked 10,000 connections).</summary>
     public const int DefaultMaxConnections = 10_000;
 
@@ -122,6 +128,17 @@ public sealed class RealtimeWebSocketOptions
     /// </summary>
     public int MaxQueuedTopicMessages { get; set; } = DefaultMaxQueuedTopicMessages;
 
+    /// <summary>
+    /// Gets or sets how many presence calls (<c>track</c> and <c>untrack</c> pushes, on all its channels) one connection
+    /// may make within <see cref="PresenceCallWindow"/>. The call past it gets no reply: its channel receives the
+    /// <c>system</c> error <c>Client presence rate limit exceeded</c> and <c>phx_close</c>, as on Supabase, and what it
+    /// tracked leaves. The default is 10.
+    /// </summary>
+    public int MaxPresenceCallsPerWindow { get; set; } = DefaultMaxPresenceCallsPerWindow;
+
+    /// <summary>Gets or sets the window <see cref="MaxPresenceCallsPerWindow"/> counts in (a fixed window on the server's clock). The default is 30 seconds.</summary>
+    public TimeSpan PresenceCallWindow { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Gets or sets how many channels (topics) one connection may join at once. The default is 100.</summary>
     public int MaxChannelsPerConnection { get; set; } = DefaultMaxChannelsPerConnection;
 
@@ -193,5 +210,7 @@ public sealed class RealtimeWebSocketOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxFilterConditions);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxFilterConditionsPerConnection);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxConnections);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxPresenceCallsPerWindow);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(PresenceCallWindow, TimeSpan.Zero);
     }
 }

@@ -11,7 +11,8 @@ public static class RealtimeWebSocketServiceCollectionExtensions
     /// Configures <see cref="RealtimeWebSocketOptions"/> for every endpoint mapped with
     /// <see cref="RealtimeEndpointRouteBuilderExtensions.MapHeliosRealtime"/>, and shares one set of metrics between
     /// them, and one topic registry (which channels are on which topic) between all their connections. Optional: mapping
-    /// works without it, but <see cref="RealtimeBroadcaster"/> (broadcasts from application code) and
+    /// works without it, but <see cref="RealtimeBroadcaster"/> (broadcasts from application code), <see cref="RealtimePresence"/> (who is
+    /// present on a topic) and
     /// <see cref="RealtimeEndpointRouteBuilderExtensions.MapHeliosRealtimeBroadcast"/> need it. Calling it again only
     /// adds <paramref name="configure"/>.
     /// </summary>
@@ -34,6 +35,7 @@ public static class RealtimeWebSocketServiceCollectionExtensions
         services.TryAddSingleton<RealtimeTopicManager, DefaultRealtimeTopicManager>();
         services.TryAddSingleton(static sp => new RealtimePresenceTracker(sp.GetRequiredService<RealtimeTopicManager>()));
         services.TryAddSingleton(static sp => new RealtimeBroadcaster(sp.GetRequiredService<RealtimeTopicManager>()));
+        services.TryAddSingleton(static sp => new RealtimePresence(sp.GetRequiredService<RealtimePresenceTracker>()));
         return services;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 
 namespace HeliosNano.Realtime.WebSockets.Tests;
 
@@ -112,6 +113,44 @@ public class PresenceExtensionTests
             Assert.That(frames.Where(f => f.Event == "presence_diff").Count(), Is.EqualTo(2), "its own join, then its leave");
             Assert.That(frames[^2].Payload.GetProperty("message").GetString(), Is.EqualTo("Track message size exceeded"));
             Assert.That(frames[^1].Event, Is.EqualTo("phx_close"));
+        }
+    }
+
+    [Test]
+    [CancelAfter(15_000)]
+    public async Task PresenceCalls_PastTheWindowBudget_EndTheChannelAsSupabaseAndItsPresenceLeaves_UntilTheWindowTurns(CancellationToken ct)
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using RealtimeServer server = await RealtimeServer.StartAsync(o => o.MaxPresenceCallsPerWindow = 3, timeProvider: time);
+        (TestClient watcher, _) = await JoinAsync(server, "watcher", "1", ct);
+        await using TestClient w = watcher;
+        (TestClient busy, _) = await JoinAsync(server, "busy", "1", ct);
+        await using TestClient b = busy;
+
+        for (int i = 1; i <= 4; i++)
+        {
+            await TrackAsync(busy, "1", $"{i + 1}", $$"""{"n":{{i}}}""", ct); // the 4th is one call too many
+        }
+
+        List<Frame> frames = await busy.HeartbeatAsync("hb", ct);
+        Frame lastDiff = await watcher.ReceiveUntilAsync(f => f.Event == "presence_diff" && f.Payload.GetProperty("leaves").TryGetProperty("busy", out _) && !f.Payload.GetProperty("joins").TryGetProperty("busy", out _), ct);
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        (TestClient again, _) = await JoinAsync(server, "busy", "7", ct);
+        await using TestClient a = again;
+        await TrackAsync(again, "7", "8", """{"n":5}""", ct);
+        Frame afterWindow = await again.ReceiveUntilAsync(f => f.Event == "phx_reply", ct);
+
+        string[] replies = [.. frames.Where(f => f.Event == "phx_reply").Select(f => $"{f.Ref}:{f.Status}")];
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(replies, Is.EqualTo(new[] { "\"2\":ok", "\"3\":ok", "\"4\":ok" }), "the call past the budget gets no reply");
+            Assert.That(frames[^2].Event, Is.EqualTo("system"));
+            Assert.That(frames[^2].Payload.GetProperty("message").GetString(), Is.EqualTo("Client presence rate limit exceeded"));
+            Assert.That(frames[^1].Event, Is.EqualTo("phx_close"));
+            Assert.That(lastDiff.Payload.GetProperty("leaves").GetProperty("busy").GetProperty("metas")[0].GetProperty("n").GetInt32(), Is.EqualTo(3));
+            Assert.That(afterWindow.Status, Is.EqualTo("ok"), "a new window has a new budget");
+            Assert.That(server.Logs.GetSnapshot().Any(r => r.Id.Name == "PresenceRateLimited"), Is.True);
         }
     }
 }
