@@ -289,6 +289,11 @@ internal sealed partial class RealtimeConnection : IDisposable
             while (_inbound.Reader.TryRead(out InboundItem? item))
             {
                 worked = true;
+
+                // Changes published before this message arrived go out before its reply (up to one batch), so a push
+                // (a heartbeat) is a barrier a client can rely on: what committed before it was sent is received
+                // before its answer. A channel this message joins gets only what its join's tail says.
+                await _postgres.DeliverBatchAsync().ConfigureAwait(false);
                 await _dispatcher.HandleAsync(item).ConfigureAwait(false);
                 if (IsCloseRequested)
                 {
