@@ -138,13 +138,23 @@ public class AccessGuardTests
         await using SampleServer server = await SampleServer.StartAsync("--apikey", Key);
         using HttpResponseMessage page = await server.Http.GetAsync("/", cancellationToken);
         string html = await page.Content.ReadAsStringAsync(cancellationToken);
+        using HttpResponseMessage script = await server.Http.GetAsync("/dashboard.js", cancellationToken);
+        string dashboard = await script.Content.ReadAsStringAsync(cancellationToken);
+        using HttpResponseMessage lobbyScript = await server.Http.GetAsync("/lobby.js", cancellationToken);
+        string lobby = await lobbyScript.Content.ReadAsStringAsync(cancellationToken);
+        using HttpResponseMessage style = await server.Http.GetAsync("/dashboard.css", cancellationToken);
         (_, JsonElement info, _) = await server.SendAsync(HttpMethod.Get, "/api/info", null, cancellationToken);
 
         using (Assert.EnterMultipleScope())
         {
             Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
             Assert.That(page.Content.Headers.ContentType!.MediaType, Is.EqualTo("text/html"));
-            Assert.That(html, Does.Contain("/realtime/v1/websocket").And.Contain("phx_join"));
+            Assert.That(html, Does.Contain("dashboard.js").And.Contain("dashboard.css"));
+            Assert.That(script.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(script.Content.Headers.ContentType!.MediaType, Is.EqualTo("text/javascript"), "a module script needs a JavaScript type");
+            Assert.That(dashboard, Does.Contain("/realtime/v1/websocket").And.Contain("phx_join"));
+            Assert.That(lobby, Does.Contain("presence").And.Contain("broadcast"));
+            Assert.That(style.StatusCode, Is.EqualTo(HttpStatusCode.OK));
             Assert.That(info.GetProperty("apiKeyRequired").GetBoolean(), Is.True);
         }
     }
