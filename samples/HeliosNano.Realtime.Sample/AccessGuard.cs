@@ -7,7 +7,8 @@ namespace HeliosNano.Realtime.Sample;
 /// <summary>Guards the data endpoints: the optional API key, and cross-site browser requests when no key is set.</summary>
 /// <remarks>
 /// <para>
-/// Guarded paths: <c>/sql</c>, <c>/rest/v1</c>, <c>/api/tables</c> and the realtime WebSocket. The dashboard page itself and
+/// Guarded paths: <c>/sql</c>, <c>/rest/v1</c>, <c>/api/tables</c>, the realtime WebSocket and the REST broadcast under
+/// <c>/realtime/v1/api</c>. The dashboard page itself and
 /// <c>/api/info</c> are public.
 /// </para>
 /// <para>
@@ -91,7 +92,7 @@ internal sealed class AccessGuard
 
         // ?apikey= only on the WebSocket, where browsers cannot set headers (supabase-js sends it there); elsewhere a
         // key in the URL would end up in logs, proxies and browser history, so it must come in a header.
-        bool queryAllowed = request.Path.StartsWithSegments("/realtime");
+        bool queryAllowed = request.Path.StartsWithSegments(SampleApp.RealtimePath);
         if (Matches(request.Headers["apikey"]) || Matches(request.Headers["x-api-key"])
             || (queryAllowed && Matches(QueryKeyRedaction.GetQueryKey(request.HttpContext))))
         {

@@ -223,8 +223,13 @@ internal static partial class SampleApp
         return urls;
     }
 
-    private static void MapRealtime(WebApplication app) =>
+    // The socket, and Supabase's REST broadcast (what supabase-js `httpSend()` calls, and `send()` before the channel is
+    // joined) under /realtime/v1/api: both behind the AccessGuard, which guards every /realtime path.
+    private static void MapRealtime(WebApplication app)
+    {
         app.MapHeliosRealtime(RealtimePath);
+        app.MapHeliosRealtimeBroadcast();
+    }
 
     private static void LogStartup(WebApplication app, AccessGuard guard)
     {

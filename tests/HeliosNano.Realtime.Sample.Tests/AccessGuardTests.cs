@@ -75,6 +75,46 @@ public class AccessGuardTests
 
     [Test]
     [CancelAfter(15_000)]
+    public async Task ApiKeySet_RestBroadcast_NeedsTheKeyInAHeader(CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await SampleServer.StartAsync("--apikey", Key);
+        const string Batch = """{"messages":[{"topic":"room1","event":"chat","payload":{}}]}""";
+        (int none, _, _) = await server.SendAsync(HttpMethod.Post, "/realtime/v1/api/broadcast", Batch, cancellationToken);
+        (int query, _, _) = await server.SendAsync(HttpMethod.Post, "/realtime/v1/api/broadcast?apikey=" + Key, Batch, cancellationToken);
+        (int header, _, _) = await server.SendAsync(HttpMethod.Post, "/realtime/v1/api/broadcast", Batch, cancellationToken, ("apikey", Key));
+        (int single, _, _) = await server.SendAsync(
+            HttpMethod.Post, "/realtime/v1/api/broadcast/room1/events/chat", "{}", cancellationToken, ("Authorization", "Bearer " + Key));
+        (int singleNone, _, _) = await server.SendAsync(HttpMethod.Post, "/realtime/v1/api/broadcast/room1/events/chat", "{}", cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(none, Is.EqualTo(401));
+            Assert.That(query, Is.EqualTo(401), "the REST broadcast takes the key in headers only (supabase-js sends the apikey header)");
+            Assert.That(header, Is.EqualTo(202));
+            Assert.That(single, Is.EqualTo(202));
+            Assert.That(singleNone, Is.EqualTo(401));
+        }
+    }
+
+    [Test]
+    [CancelAfter(15_000)]
+    public async Task NoApiKey_CrossSiteRestBroadcast_Gets403(CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await SampleServer.StartAsync();
+        (int evil, _, _) = await server.SendAsync(
+            HttpMethod.Post, "/realtime/v1/api/broadcast/room1/events/chat", "{}", cancellationToken, ("Origin", "https://evil.example"));
+        (int local, _, _) = await server.SendAsync(
+            HttpMethod.Post, "/realtime/v1/api/broadcast/room1/events/chat", "{}", cancellationToken, ("Origin", "http://localhost:5173"));
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(evil, Is.EqualTo(403));
+            Assert.That(local, Is.EqualTo(202));
+        }
+    }
+
+    [Test]
+    [CancelAfter(15_000)]
     public async Task NoApiKey_CrossSiteBrowserRequest_Gets403AndLoopbackOriginPasses(CancellationToken cancellationToken)
     {
         await using SampleServer server = await SampleServer.StartAsync();
@@ -98,13 +138,23 @@ public class AccessGuardTests
         await using SampleServer server = await SampleServer.StartAsync("--apikey", Key);
         using HttpResponseMessage page = await server.Http.GetAsync("/", cancellationToken);
         string html = await page.Content.ReadAsStringAsync(cancellationToken);
+        using HttpResponseMessage script = await server.Http.GetAsync("/dashboard.js", cancellationToken);
+        string dashboard = await script.Content.ReadAsStringAsync(cancellationToken);
+        using HttpResponseMessage lobbyScript = await server.Http.GetAsync("/lobby.js", cancellationToken);
+        string lobby = await lobbyScript.Content.ReadAsStringAsync(cancellationToken);
+        using HttpResponseMessage style = await server.Http.GetAsync("/dashboard.css", cancellationToken);
         (_, JsonElement info, _) = await server.SendAsync(HttpMethod.Get, "/api/info", null, cancellationToken);
 
         using (Assert.EnterMultipleScope())
         {
             Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
             Assert.That(page.Content.Headers.ContentType!.MediaType, Is.EqualTo("text/html"));
-            Assert.That(html, Does.Contain("/realtime/v1/websocket").And.Contain("phx_join"));
+            Assert.That(html, Does.Contain("dashboard.js").And.Contain("dashboard.css"));
+            Assert.That(script.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(script.Content.Headers.ContentType!.MediaType, Is.EqualTo("text/javascript"), "a module script needs a JavaScript type");
+            Assert.That(dashboard, Does.Contain("/realtime/v1/websocket").And.Contain("phx_join"));
+            Assert.That(lobby, Does.Contain("presence").And.Contain("broadcast"));
+            Assert.That(style.StatusCode, Is.EqualTo(HttpStatusCode.OK));
             Assert.That(info.GetProperty("apiKeyRequired").GetBoolean(), Is.True);
         }
     }

@@ -120,6 +120,48 @@ public class EndToEndTests
         Assert.That(frame.GetProperty("payload").GetProperty("message").GetString(), Does.Contain("users"));
     }
 
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task RestBroadcast_BatchAndSingleEndpoints_Answer202AndReachAJoinedChannel(CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await SampleServer.StartAsync();
+        using ClientWebSocket socket = await server.ConnectAsync(cancellationToken, "?vsn=1.0.0");
+        await SampleServer.SendFrameAsync(socket, """{"event":"phx_join","topic":"realtime:room1","ref":"1","payload":{"config":{"broadcast":{"self":false}}}}""", cancellationToken);
+        JsonElement joined = await SampleServer.ReceiveFrameAsync(socket, cancellationToken);
+        Assert.That(joined.GetProperty("payload").GetProperty("status").GetString(), Is.EqualTo("ok"));
+
+        // What supabase-js send() posts while its channel is not joined, then what channel.httpSend() posts.
+        (int batch, _, _) = await server.SendAsync(
+            HttpMethod.Post, "/realtime/v1/api/broadcast", """{"messages":[{"topic":"room1","event":"chat","payload":{"text":"batch"},"private":false}]}""", cancellationToken);
+        JsonElement first = await ReceiveBroadcastAsync(socket, cancellationToken);
+        (int single, _, _) = await server.SendAsync(HttpMethod.Post, "/realtime/v1/api/broadcast/room1/events/chat", """{"text":"single"}""", cancellationToken);
+        JsonElement second = await ReceiveBroadcastAsync(socket, cancellationToken);
+        (int bad, JsonElement error, _) = await server.SendAsync(HttpMethod.Post, "/realtime/v1/api/broadcast", """{"nope":1}""", cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(batch, Is.EqualTo(202));
+            Assert.That(first.GetRawText(), Is.EqualTo("""{"event":"chat","payload":{"text":"batch"},"type":"broadcast"}"""));
+            Assert.That(single, Is.EqualTo(202));
+            Assert.That(second.GetRawText(), Is.EqualTo("""{"event":"chat","payload":{"text":"single"},"type":"broadcast"}"""));
+            Assert.That(bad, Is.EqualTo(400));
+            Assert.That(error.GetProperty("error").GetString(), Does.Contain("messages"));
+        }
+    }
+
+    /// <summary>Receives the next <c>broadcast</c> frame's payload, skipping others.</summary>
+    private static async Task<JsonElement> ReceiveBroadcastAsync(ClientWebSocket socket, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            JsonElement frame = await SampleServer.ReceiveFrameAsync(socket, cancellationToken);
+            if (frame.GetProperty("event").GetString() == "broadcast")
+            {
+                return frame.GetProperty("payload");
+            }
+        }
+    }
+
     /// <summary>Receives the next <c>postgres_changes</c> frame's payload, skipping others (the join's <c>system</c> notice).</summary>
     private static async Task<JsonElement> ReceiveChangeAsync(ClientWebSocket socket, CancellationToken cancellationToken)
     {

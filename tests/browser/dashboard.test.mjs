@@ -1,6 +1,7 @@
 // The sample server's dashboard in a real browser: Debian's Chromium, headless, driven by playwright-core.
 // Starts the built sample server (dotnet build first), loads the dashboard, writes through POST /sql and checks that
-// the rows change in place, without a reload, from the changes arriving over the page's own WebSocket.
+// the rows change in place, without a reload, from the changes arriving over the page's own WebSocket; then two pages
+// see each other in the lobby's presence list, chat over broadcast and see a closed page leave.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -117,4 +118,65 @@ test("with --apikey the dashboard asks for the key, then goes live with it", { t
   await keyed.sql("INSERT INTO orders (customer, total) VALUES ('Keyed', 1.5);", { apikey: "s3cret" });
   await page.locator("#rows tr", { hasText: "Keyed" }).waitFor({ timeout: 10_000 });
   await page.close();
+});
+
+test("two viewers see each other in presence, a chat line sent on one appears on both, a closed page leaves", { timeout: 60_000 }, async () => {
+  await sql("CREATE TABLE IF NOT EXISTS orders ( id SERIAL PRIMARY KEY, customer TEXT, total NUMERIC(10, 2), status TEXT DEFAULT 'pending', updated_at TIMESTAMP DEFAULT now());");
+  const pageErrors = [];
+  const open = async (name) => {
+    const page = await browser.newPage();
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    await page.goto(`${baseUrl}/?table=orders&name=${encodeURIComponent(name)}`);
+    await page.waitForSelector('#status[data-state="subscribed"]', { timeout: 15_000 });
+    return page;
+  };
+  const viewers = (page) => page.locator("#viewers li").allTextContents();
+
+  const ada = await open("Ada");
+  await ada.locator("#viewers li", { hasText: "Ada" }).filter({ hasText: "(you)" }).waitFor({ timeout: 10_000 });
+  const grace = await open("Grace");
+
+  // Presence: each page lists both viewers (sorted by name), itself marked "(you)".
+  await ada.locator("#viewers li", { hasText: "Grace" }).waitFor({ timeout: 10_000 });
+  await grace.locator("#viewers li", { hasText: "Ada" }).waitFor({ timeout: 10_000 });
+  assert.deepEqual(await viewers(ada), ["Ada(you)", "Grace"]);
+  assert.deepEqual(await viewers(grace), ["Ada", "Grace(you)"]);
+  assert.equal(await ada.textContent("#viewer-count"), "2 viewers");
+  await ada.locator("#chat li.system", { hasText: "Grace joined" }).waitFor({ timeout: 10_000 });
+
+  // Broadcast: a line typed on one page shows on both (self: true echoes it to the sender).
+  await grace.fill("#chat-input", "hello from Grace");
+  await grace.press("#chat-input", "Enter");
+  for (const page of [ada, grace]) {
+    await page.locator("#chat li:not(.system)", { hasText: "hello from Grace" }).waitFor({ timeout: 10_000 });
+  }
+  assert.equal(await grace.inputValue("#chat-input"), "", "the input is cleared after sending");
+
+  // The REST broadcast endpoint reaches the same chat.
+  const posted = await fetch(`${baseUrl}/realtime/v1/api/broadcast/dashboard/events/chat`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: "curl", text: "hi over REST" }),
+  });
+  assert.equal(posted.status, 202);
+  await ada.locator("#chat li:not(.system)", { hasText: "hi over REST" }).waitFor({ timeout: 10_000 });
+
+  // A rename is a presence update: the other page shows the new name, still two viewers.
+  await ada.fill("#my-name", "Ada L.");
+  await ada.press("#my-name", "Enter");
+  await grace.locator("#viewers li", { hasText: "Ada L." }).waitFor({ timeout: 10_000 });
+  assert.deepEqual(await viewers(grace), ["Ada L.", "Grace(you)"]);
+  await grace.locator("#chat li.system", { hasText: "Ada is now Ada L." }).waitFor({ timeout: 10_000 });
+
+  await sql("INSERT INTO orders (customer, total) VALUES ('Linus', 7.25);");
+  await ada.locator("#rows tr", { hasText: "Linus" }).waitFor({ timeout: 10_000 });
+  mkdirSync(artifacts, { recursive: true });
+  await ada.screenshot({ path: join(artifacts, "dashboard-lobby.png"), fullPage: true, animations: "disabled" });
+
+  // Closing a page drops its socket: the other sees it leave.
+  await grace.close();
+  await ada.waitForFunction(() => !document.querySelector("#viewers").textContent.includes("Grace"), null, { timeout: 10_000 });
+  assert.deepEqual(await viewers(ada), ["Ada L.(you)"]);
+  assert.equal(await ada.textContent("#viewer-count"), "1 viewer");
+  await ada.locator("#chat li.system", { hasText: "Grace left" }).waitFor({ timeout: 10_000 });
+  assert.deepEqual(pageErrors, []);
+  await ada.close();
 });

@@ -1,8 +1,10 @@
 // The README quick start, command for command: curl to POST /sql and wscat on the realtime socket, against the built
-// sample server. Only the port differs (the server runs on a free one instead of 8080).
+// sample server; and the README's REST broadcast curl commands, read from README.md and run by bash. Only the port
+// differs (the server runs on a free one instead of 8080).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startSampleServer } from "./lib/server.mjs";
@@ -116,6 +118,39 @@ test("README step 6: heartbeat and phx_leave get ok replies", { timeout: 60_000 
     assert.deepEqual(heartbeat, { topic: "phoenix", event: "phx_reply", payload: { status: "ok", response: {} }, ref: "42" });
     const leave = await ws.waitFor((m) => m.ref === "99", "the leave reply");
     assert.deepEqual(leave.payload, { status: "ok", response: {} });
+  } finally {
+    await ws.stop();
+  }
+});
+
+test("README Broadcast: its curl commands post to the sample's REST broadcast and a joined wscat receives each", { timeout: 60_000 }, async () => {
+  // Every curl command of README.md that posts to /realtime/v1/api/broadcast, in a code block (with \ continuations)
+  // or inline in backticks.
+  const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../../README.md"), "utf8").replace(/\\\n\s*/g, "");
+  const commands = [...readme.matchAll(/^(curl [^\n`]*\/realtime\/v1\/api\/broadcast[^\n`]*)$|`(curl [^`]*\/realtime\/v1\/api\/broadcast[^`]*)`/gm)]
+    .map((m) => (m[1] ?? m[2]).replaceAll("localhost:8080", server.baseUrl.replace("http://", "")));
+  assert.ok(commands.length >= 3, `README's broadcast curl commands: ${JSON.stringify(commands)}`);
+
+  const joins = ["room1", "dashboard"].map((topic, i) =>
+    JSON.stringify({ event: "phx_join", topic: `realtime:${topic}`, ref: String(i + 1), payload: { config: { broadcast: { self: false } } } }));
+  const ws = startWscat(joins, 30);
+  try {
+    await ws.waitFor(() => ws.lines.filter((m) => m.event === "phx_reply" && m.payload.status === "ok").length === 2, "both join replies");
+    for (const [i, command] of commands.entries()) {
+      const out = await new Promise((resolve, reject) => {
+        // The command as written, its trailing comment dropped, plus options that print only the status.
+        const bash = spawn("bash", ["-c", command.replace(/\s+#[^'"]*$/, "") + " -s -o /dev/null -w '%{http_code}'"]);
+        let text = "";
+        bash.stdout.setEncoding("utf8").on("data", (d) => { text += d; });
+        bash.once("error", reject);
+        bash.once("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`${command} exited with ${code}`))));
+      });
+      assert.equal(out, "202", command);
+      await ws.waitFor(() => ws.lines.filter((m) => m.event === "broadcast").length === i + 1, `the broadcast of: ${command}`);
+    }
+    const got = ws.lines.filter((m) => m.event === "broadcast").map((m) => [m.topic, m.payload.event]);
+    assert.deepEqual(got.slice(0, 2), [["realtime:room1", "cursor"], ["realtime:room1", "cursor"]]);
+    assert.ok(got.some(([topic, event]) => topic === "realtime:dashboard" && event === "chat"), JSON.stringify(got));
   } finally {
     await ws.stop();
   }

@@ -114,3 +114,29 @@ test("with --apikey, supabase-js works with the key and is refused without it", 
   assert.equal(refused.status, 401);
   assert.equal(refused.data, null);
 });
+
+test("with --apikey, httpSend() and send() before the join go through the REST broadcast with the key", { timeout: 30_000 }, async (t) => {
+  const keyed = await startSampleServer("--apikey", "s3cret");
+  t.after(() => keyed.stop());
+  const subscribed = (channel) => new Promise((resolve, reject) => channel.subscribe((status, error) => {
+    if (status === "SUBSCRIBED") { resolve(); } else if (status !== "CLOSED") { reject(new Error(`${status}: ${error?.message}`)); }
+  }));
+
+  const received = [];
+  let wake = () => {};
+  const listener = client(t, keyed.baseUrl, "s3cret").channel("room1")
+    .on("broadcast", { event: "chat" }, (payload) => { received.push(payload.payload); wake(); });
+  await subscribed(listener);
+
+  // Never subscribed: send() falls back to POST /realtime/v1/api/broadcast; httpSend() posts to …/room1/events/chat.
+  const sender = client(t, keyed.baseUrl, "s3cret").channel("room1");
+  assert.equal(await sender.send({ type: "broadcast", event: "chat", payload: { via: "send" } }), "ok");
+  assert.deepEqual(await sender.httpSend("chat", { via: "httpSend" }), { success: true });
+  while (received.length < 2) { await new Promise((resolve) => { wake = resolve; }); }
+  assert.deepEqual(received, [{ via: "send" }, { via: "httpSend" }]);
+
+  const refused = client(t, keyed.baseUrl, "wrong").channel("room1");
+  assert.equal(await refused.send({ type: "broadcast", event: "chat", payload: { via: "wrong key" } }), "error");
+  await assert.rejects(refused.httpSend("chat", { via: "wrong key" }), /API key/);
+  assert.equal(received.length, 2, "nothing with a wrong key arrived");
+});

@@ -2,9 +2,8 @@
 // broadcasts as binary kind-3 frames) and phoenix 1.8.16 (text pushes, no binary kinds).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { Socket } from 'phoenix';
 import { Inbox, startHost } from './lib/host.mjs';
+import { joined, phoenixSocket, pushed } from './lib/phoenix.mjs';
 import { subscribed, supabaseClient } from './lib/supabase.mjs';
 
 let host;
@@ -55,6 +54,27 @@ for (const vsn of ['2.0.0', '1.0.0']) {
       assert.deepEqual(own.payload, { n: 1 });
     });
 
+    test('ack without self: ok comes back, the sender does not receive its own, a payload over the limit is refused', async (t) => {
+      const name = `room-${vsn}-${room++}`;
+      const a = client(t, vsn).channel(name, { config: { broadcast: { ack: true } } });
+      const b = client(t, vsn).channel(name);
+      const atA = new Inbox();
+      const atB = new Inbox();
+      a.on('broadcast', { event: '*' }, (p) => atA.push(p));
+      b.on('broadcast', { event: '*' }, (p) => atB.push(p));
+      await Promise.all([subscribed(a), subscribed(b)]);
+
+      // Over MaxBroadcastPayloadBytes (256,000 by default): the ack is an error and nobody receives it.
+      assert.equal(await a.send({ type: 'broadcast', event: 'big', payload: { blob: 'x'.repeat(300_000) } }), 'error');
+      assert.equal(await a.send({ type: 'broadcast', event: 'small', payload: { n: 1 } }), 'ok');
+      const got = await atB.take(() => true, 10_000, 'the small broadcast');
+      assert.equal(got.event, 'small', 'the refused one never arrived, and order holds');
+      // b to a as a barrier: a received nothing of its own.
+      assert.equal(await b.send({ type: 'broadcast', event: 'back', payload: {} }), 'ok');
+      assert.equal((await atA.take(() => true, 10_000, 'b to a')).event, 'back');
+      assert.equal(atA.items.length, 0);
+    });
+
     test('httpSend posts to /api/broadcast/{topic}/events/{event} (202) and the joined client receives it', async (t) => {
       const name = `room-${vsn}-${room++}`;
       const a = client(t, vsn).channel(name);
@@ -99,26 +119,13 @@ for (const vsn of ['2.0.0', '1.0.0']) {
 }
 
 test('phoenix.js pushes a text broadcast with an ack and another phoenix.js client receives it', async (t) => {
-  const connect = () => {
-    const socket = new Socket(host.url.replace(/^http/, 'ws') + '/realtime/v1', { transport: WebSocket, params: { apikey: 'any-key' } });
-    socket.connect();
-    t.after(() => socket.disconnect());
-    return socket;
-  };
-  const join = (channel) => new Promise((resolvePromise, reject) => {
-    channel.join().receive('ok', resolvePromise).receive('error', (e) => reject(new Error(JSON.stringify(e)))).receive('timeout', () => reject(new Error('join timeout')));
-  });
   const params = { config: { broadcast: { ack: true, self: false } } };
-  const sender = connect().channel('realtime:phx-room', params);
-  const receiver = connect().channel('realtime:phx-room', params);
+  const sender = phoenixSocket(t, host).channel('realtime:phx-room', params);
+  const receiver = phoenixSocket(t, host).channel('realtime:phx-room', params);
   const inbox = new Inbox();
   receiver.on('broadcast', (p) => inbox.push(p));
-  await Promise.all([join(sender), join(receiver)]);
+  await Promise.all([joined(sender), joined(receiver)]);
 
-  const reply = await new Promise((resolvePromise, reject) => {
-    sender.push('broadcast', { type: 'broadcast', event: 'chat', payload: { text: 'hi' } })
-      .receive('ok', resolvePromise).receive('error', reject).receive('timeout', () => reject(new Error('no ack')));
-  });
-  assert.deepEqual(reply, {});
+  assert.deepEqual(await pushed(sender, 'broadcast', { type: 'broadcast', event: 'chat', payload: { text: 'hi' } }), {});
   assert.deepEqual(await inbox.take(() => true, 10_000, 'the broadcast'), { type: 'broadcast', event: 'chat', payload: { text: 'hi' } });
 });

@@ -1,39 +1,21 @@
 // The upstream phoenix 1.8.16 JavaScript client, unmodified: Socket + channel join, raw postgres_changes payloads.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { Socket } from 'phoenix';
 import { Inbox, startHost } from './lib/host.mjs';
+import { joined, phoenixSocket } from './lib/phoenix.mjs';
 
 let host;
 before(async () => { host = await startHost(); });
 after(async () => { await host?.stop(); });
 
-function connect(t) {
-  // phoenix appends /websocket, then the params, then vsn=2.0.0 (array frames).
-  const socket = new Socket(host.url.replace(/^http/, 'ws') + '/realtime/v1', { transport: WebSocket, params: { apikey: 'any-key' } });
-  socket.connect();
-  t.after(() => socket.disconnect());
-  return socket;
-}
-
-function join(channel) {
-  return new Promise((resolvePromise, reject) => {
-    channel.join()
-      .receive('ok', resolvePromise)
-      .receive('error', (e) => reject(new Error(`join error: ${JSON.stringify(e)}`)))
-      .receive('timeout', () => reject(new Error('join timeout')));
-  });
-}
-
 test('phoenix.js joins a config-less topic and receives the raw payload: {ids, data} plus the flat fields and seq', async (t) => {
-  const socket = connect(t);
+  const socket = phoenixSocket(t, host);
   const channel = socket.channel('realtime:public:orders', {});
   const changes = new Inbox();
   const system = new Inbox();
   channel.on('postgres_changes', (payload) => changes.push(payload));
   channel.on('system', (payload) => system.push(payload));
-  const response = await join(channel);
+  const response = await joined(channel);
   assert.deepEqual(response, {});
   const subscribed = await system.take(() => true, 10_000, 'system message');
   assert.deepEqual(subscribed, { extension: 'postgres_changes', status: 'ok', message: 'Subscribed to PostgreSQL', channel: 'public:orders' });
@@ -54,15 +36,15 @@ test('phoenix.js joins a config-less topic and receives the raw payload: {ids, d
 });
 
 test('phoenix.js joins with config.postgres_changes and gets the bindings back in order with stable integer ids', async (t) => {
-  const socket = connect(t);
+  const socket = phoenixSocket(t, host);
   const bindings = [
     { event: 'UPDATE', schema: 'public', table: 'orders', filter: 'status=eq.paid' },
     { event: '*', schema: 'public', table: 'todos' },
   ];
   const first = socket.channel('realtime:room-a', { config: { postgres_changes: bindings } });
   const second = socket.channel('realtime:room-b', { config: { postgres_changes: [bindings[1]] } });
-  const a = await join(first);
-  const b = await join(second);
+  const a = await joined(first);
+  const b = await joined(second);
   assert.deepEqual(a.postgres_changes.map(({ id, ...rest }) => rest), bindings);
   for (const binding of a.postgres_changes) {
     assert.ok(Number.isInteger(binding.id) && binding.id >= 0 && binding.id < 2 ** 27);

@@ -20,3 +20,26 @@ export function subscribed(channel) {
     });
   });
 }
+
+/**
+ * A supabase-js client whose socket a test can drop like a lost network: `drop()` destroys the TCP connection with no
+ * WebSocket close frame and no phx_leave, then stops the client reconnecting.
+ */
+export function droppableClient(t, host, vsn) {
+  const sockets = [];
+  class RecordedWebSocket extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      sockets.push(this);
+    }
+  }
+  const supabase = createClient(host.url, 'any-key', { realtime: { transport: RecordedWebSocket, vsn } });
+  t.after(() => supabase.realtime.disconnect());
+  return {
+    supabase,
+    drop() {
+      for (const socket of sockets) socket.terminate();
+      supabase.realtime.disconnect();
+    },
+  };
+}
