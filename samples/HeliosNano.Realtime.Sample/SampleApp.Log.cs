@@ -4,7 +4,7 @@ internal static partial class SampleApp
 {
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "API key mode: /sql, /rest/v1, /api/tables and the WebSocket require the key (apikey header or Authorization: Bearer; ?apikey= on the WebSocket only).", EventName = "ApiKeyMode")]
+        [LoggerMessage(1, LogLevel.Information, "API key mode: /sql, /rest/v1, /api/tables, the WebSocket and the REST broadcast (/realtime/v1/api) require the key (apikey header or Authorization: Bearer; ?apikey= on the WebSocket only).", EventName = "ApiKeyMode")]
         public static partial void ApiKeyMode(ILogger logger);
 
         [LoggerMessage(2, LogLevel.Information, "Open mode: no API key is set, so the server listens on loopback only ({Urls}) and refuses cross-site browser requests. Pass --apikey <key> to listen elsewhere.", EventName = "OpenMode")]
