@@ -12,23 +12,32 @@ namespace HeliosNano.Realtime.Sample.Pg;
 /// buffer; answers go into the <see cref="PipeWriter"/> and are flushed once per message, after the database is released.
 /// </summary>
 /// <remarks>
-/// The extended query protocol (Parse/Bind/Describe/Execute) is not built: its first message gets the ErrorResponse
-/// "extended query protocol not supported" (0A000), the rest is skipped up to <c>Sync</c>, which gets
-/// <c>ReadyForQuery</c>, as PostgreSQL recovers from an error there; so a driver fails at once, never hangs.
-/// A <c>CancelRequest</c> is accepted and ignored (the sample's statements run to their end).
+/// <para>
+/// Simple Query messages go to <see cref="PgQueryRunner"/>, the extended query protocol (Parse/Bind/Describe/Execute/
+/// Close/Flush/Sync) to <see cref="PgExtendedQuery"/>; both share the session's transaction state.
+/// A <c>CancelRequest</c> is accepted and ignored (the sample's statements run to their end, or to the statement timeout).
+/// </para>
+/// <para>
+/// While the session holds the database between messages (inside <c>BEGIN</c>, or in an extended batch before its
+/// <c>Sync</c>), every other client waits; so waiting for the client's next message, or for it to read the answer, is
+/// bounded by <see cref="SampleOptions.IdleInTransactionSessionTimeout"/>: past it the session is ended with
+/// <c>FATAL 25P03</c> and its transaction rolled back, as PostgreSQL's <c>idle_in_transaction_session_timeout</c> does.
+/// </para>
 /// </remarks>
 internal sealed partial class PgConnection
 {
     /// <summary>How long a client may take from connecting to being authenticated: 60 s, PostgreSQL's <c>authentication_timeout</c>.</summary>
     public static readonly TimeSpan AuthenticationTimeout = TimeSpan.FromSeconds(60);
 
-    private const string NotSupported = "extended query protocol not supported: this sample server speaks the simple query protocol only (psql does; for Npgsql, use POST /sql)";
+    private const string IdleTimeoutMessage = "terminating connection due to idle-in-transaction timeout";
 
     private readonly SampleDatabase _database;
     private readonly ScramSha256? _scram;
     private readonly ILogger _logger;
     private readonly int _processId;
-    private readonly PgQueryRunner _runner = new();
+    private readonly PgQueryRunner _runner;
+    private readonly PgExtendedQuery _extended;
+    private readonly TimeSpan _idleTimeout;
     private PipeReader _reader = null!;
     private PipeWriter _writer = null!;
     private PgFrontendMessage _message;
@@ -40,9 +49,13 @@ internal sealed partial class PgConnection
     /// <param name="scram">The password check; <see langword="null"/> for <c>trust</c>.</param>
     /// <param name="logger">The listener's logger.</param>
     /// <param name="processId">The "backend process id" reported in <c>BackendKeyData</c>.</param>
-    public PgConnection(SampleDatabase database, ScramSha256? scram, ILogger logger, int processId)
+    /// <param name="idleInTransactionTimeout">How long the session may hold the database waiting on its client; zero or less: no limit.</param>
+    public PgConnection(SampleDatabase database, ScramSha256? scram, ILogger logger, int processId, TimeSpan idleInTransactionTimeout = default)
     {
         _database = database;
+        _runner = new PgQueryRunner(database.MaxResponseBytes);
+        _extended = new PgExtendedQuery(_runner);
+        _idleTimeout = idleInTransactionTimeout;
         _scram = scram;
         _logger = logger;
         _processId = processId;
@@ -70,6 +83,11 @@ internal sealed partial class PgConnection
             await _writer.FlushAsync(cancellationToken);
             await ServeAsync(cancellationToken);
         }
+        catch (TimeoutException)
+        {
+            Log.IdleInTransactionTimeout(_logger, _processId, _idleTimeout);
+            await TryFatalAsync("25P03", IdleTimeoutMessage);
+        }
         catch (PgProtocolException ex)
         {
             Log.ProtocolViolation(_logger, _processId, ex.Message);
@@ -83,6 +101,7 @@ internal sealed partial class PgConnection
         {
             if (_held is not null)
             {
+                _extended.ClosePortals();
                 _runner.Abandon(_held);
                 _held = null;
                 _database.Exit();
@@ -237,10 +256,28 @@ internal sealed partial class PgConnection
 
     private async Task ServeAsync(CancellationToken cancellationToken)
     {
-        bool skipToSync = false;
         while (await NextAsync(startup: false, cancellationToken))
         {
             byte type = _message.Type;
+            if (type == (byte)'X')
+            {
+                return;
+            }
+
+            if (type == (byte)'S')
+            {
+                _reader.AdvanceTo(_consumed);
+                await SyncAsync(cancellationToken);
+                continue;
+            }
+
+            if (_extended.SkippingToSync && type is (byte)'Q' or (byte)'P' or (byte)'B' or (byte)'D' or (byte)'E' or (byte)'C' or (byte)'H' or (byte)'F')
+            {
+                // After an error in an extended batch, everything up to Sync is discarded, as PostgreSQL does.
+                _reader.AdvanceTo(_consumed);
+                continue;
+            }
+
             switch (type)
             {
                 case (byte)'Q':
@@ -249,29 +286,18 @@ internal sealed partial class PgConnection
                     _reader.AdvanceTo(_consumed);
                     await QueryAsync(sql, cancellationToken);
                     break;
-                case (byte)'X':
-                    return;
-                case (byte)'S':
-                    _reader.AdvanceTo(_consumed);
-                    skipToSync = false;
-                    PgMessageWriter.ReadyForQuery(_writer, _runner.Status);
-                    await _writer.FlushAsync(cancellationToken);
+                case (byte)'P' or (byte)'B' or (byte)'D' or (byte)'E' or (byte)'C':
+                    await ExtendedAsync(type, cancellationToken);
                     break;
-                case (byte)'P' or (byte)'B' or (byte)'D' or (byte)'E' or (byte)'C' or (byte)'H':
+                case (byte)'H':
                     _reader.AdvanceTo(_consumed);
-                    if (!skipToSync)
-                    {
-                        skipToSync = true;
-                        PgMessageWriter.ErrorResponse(_writer, "ERROR", "0A000", NotSupported);
-                        await _writer.FlushAsync(cancellationToken);
-                    }
-
+                    await FlushAsync(cancellationToken);
                     break;
                 case (byte)'F':
                     _reader.AdvanceTo(_consumed);
                     PgMessageWriter.ErrorResponse(_writer, "ERROR", "0A000", "the function call protocol is not supported");
                     PgMessageWriter.ReadyForQuery(_writer, _runner.Status);
-                    await _writer.FlushAsync(cancellationToken);
+                    await FlushAsync(cancellationToken);
                     break;
                 default:
                     throw new PgProtocolException($"invalid frontend message type {type}");
@@ -279,9 +305,121 @@ internal sealed partial class PgConnection
         }
     }
 
+    private async Task ExtendedAsync(byte type, CancellationToken cancellationToken)
+    {
+        // The body is decoded (names, SQL, parameter values copied out) before the receive buffer is released.
+        PgParseMessage? parse = null;
+        PgBindMessage? bind = null;
+        string name = string.Empty;
+        byte kind = 0;
+        int maxRows = 0;
+        switch (type)
+        {
+            case (byte)'P':
+                parse = PgExtendedMessageReader.ReadParse(_message.Body);
+                break;
+            case (byte)'B':
+                bind = PgExtendedMessageReader.ReadBind(_message.Body);
+                break;
+            case (byte)'D' or (byte)'C':
+                name = PgExtendedMessageReader.ReadTarget(_message.Body, out kind);
+                break;
+            default:
+                name = PgExtendedMessageReader.ReadExecute(_message.Body, out maxRows);
+                break;
+        }
+
+        _reader.AdvanceTo(_consumed);
+        if (parse is not null)
+        {
+            _extended.Parse(_held, parse, _writer);
+        }
+        else if (type == (byte)'C')
+        {
+            _extended.Close(kind, name, _writer);
+        }
+        else
+        {
+            _held ??= await _database.EnterAsync(cancellationToken);
+            _database.RunEntered(
+                connection =>
+                {
+                    switch (type)
+                    {
+                        case (byte)'B':
+                            _extended.Bind(connection, bind!, _writer);
+                            break;
+                        case (byte)'D':
+                            _extended.Describe(connection, kind, name, _writer);
+                            break;
+                        default:
+                            _extended.Execute(connection, name, maxRows, _writer);
+                            _database.RegisterTables(connection);
+                            break;
+                    }
+
+                    return true;
+                },
+                cancellationToken);
+        }
+
+        if (!_runner.InTransaction && !_extended.HasPortals && _held is not null && _extended.SkippingToSync)
+        {
+            // The error ended the implicit transaction: nothing needs the database until Sync.
+            Release();
+        }
+    }
+
+    private async Task SyncAsync(CancellationToken cancellationToken)
+    {
+        _extended.Sync(_held, _writer);
+        if (_held is not null && !_runner.InTransaction)
+        {
+            Release();
+        }
+
+        PgMessageWriter.ReadyForQuery(_writer, _runner.Status);
+        await FlushAsync(cancellationToken);
+    }
+
+    private void Release()
+    {
+        // An interrupt (statement timeout) can also stop the ROLLBACK that ended the failed work: the next request must
+        // find no transaction open.
+        if (SQLitePCL.raw.sqlite3_get_autocommit(_held!.Handle) == 0)
+        {
+            Sql.SqlBatch.RollBack(_held);
+        }
+
+        _held = null;
+        _database.Exit();
+    }
+
+    /// <summary>Flushes the answer; while the database is held, within the idle-in-transaction timeout.</summary>
+    private async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_held is null || _idleTimeout <= TimeSpan.Zero)
+        {
+            await _writer.FlushAsync(cancellationToken);
+            return;
+        }
+
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(_idleTimeout);
+        try
+        {
+            await _writer.FlushAsync(idle.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException(IdleTimeoutMessage);
+        }
+    }
+
     private async Task QueryAsync(string sql, CancellationToken cancellationToken)
     {
         _held ??= await _database.EnterAsync(cancellationToken);
+        _extended.DropUnnamed();
         try
         {
             if (sql.Contains('\0', StringComparison.Ordinal))
@@ -289,7 +427,7 @@ internal sealed partial class PgConnection
                 // As POST /sql refuses it: SQLite's statement loop cannot step past an embedded NUL.
                 PgMessageWriter.ErrorResponse(_writer, "ERROR", "22021", "the query contains a NUL character, which SQLite cannot run; nothing was executed");
             }
-            else
+            else if (!PgSessionReset.TryAnswer(sql, _extended, _writer))
             {
                 _database.RunEntered(
                     connection =>
@@ -305,27 +443,20 @@ internal sealed partial class PgConnection
         {
             if (!_runner.InTransaction)
             {
-                // An interrupt (statement timeout) can also stop the ROLLBACK that ended the failed work: the next
-                // request must find no transaction open.
-                if (SQLitePCL.raw.sqlite3_get_autocommit(_held.Handle) == 0)
-                {
-                    Sql.SqlBatch.RollBack(_held);
-                }
-
-                _held = null;
-                _database.Exit();
+                _extended.ClosePortals();
+                Release();
             }
         }
 
         PgMessageWriter.ReadyForQuery(_writer, _runner.Status);
-        await _writer.FlushAsync(cancellationToken);
+        await FlushAsync(cancellationToken);
     }
 
     private async ValueTask<bool> NextAsync(bool startup, CancellationToken cancellationToken)
     {
         while (true)
         {
-            ReadResult result = await _reader.ReadAsync(cancellationToken);
+            ReadResult result = await ReadAsync(cancellationToken);
             ReadOnlySequence<byte> buffer = result.Buffer;
             bool framed = startup
                 ? PgMessageReader.TryReadStartup(buffer, out _message, out _consumed)
@@ -343,6 +474,26 @@ internal sealed partial class PgConnection
             }
 
             _reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    /// <summary>Reads from the client; while the database is held, within the idle-in-transaction timeout.</summary>
+    private async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken)
+    {
+        if (_held is null || _idleTimeout <= TimeSpan.Zero)
+        {
+            return await _reader.ReadAsync(cancellationToken);
+        }
+
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(_idleTimeout);
+        try
+        {
+            return await _reader.ReadAsync(idle.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException(IdleTimeoutMessage);
         }
     }
 

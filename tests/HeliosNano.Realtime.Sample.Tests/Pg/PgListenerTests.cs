@@ -99,32 +99,6 @@ public class PgListenerTests
 
     [Test]
     [CancelAfter(30_000)]
-    public async Task ExtendedQuery_ParseBindExecuteSync_GetsNotSupportedThenReadyForQuery(CancellationToken cancellationToken)
-    {
-        await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0");
-        using NetworkStream stream = await PgWire.StartAsync(server.PgPort, cancellationToken);
-        byte[] batch =
-        [
-            .. PgMessageReaderTests.Message('P', "\0SELECT 1\0\0\0"),
-            .. PgMessageReaderTests.Message('B', "\0\0\0\0\0\0\0\0"),
-            .. PgMessageReaderTests.Message('E', "\0\0\0\0\0"),
-            .. PgMessageReaderTests.Message('S', string.Empty),
-        ];
-        await stream.WriteAsync(batch, cancellationToken);
-        List<(char Type, byte[] Body)> answer = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
-        Assert.That(answer.Select(m => m.Type), Is.EqualTo(new[] { 'E', 'Z' }));
-        Assert.That(PgWire.Field(answer[0].Body, 'C'), Is.EqualTo("0A000"));
-        Assert.That(PgWire.Field(answer[0].Body, 'M'), Does.StartWith("extended query protocol not supported"));
-
-        // The session goes on with simple queries.
-        await stream.WriteAsync(PgMessageReaderTests.Message('Q', "SELECT 41 + 1 AS answer;\0"), cancellationToken);
-        List<(char Type, byte[] Body)> rows = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
-        Assert.That(rows.Select(m => m.Type), Is.EqualTo(new[] { 'T', 'D', 'C', 'Z' }));
-        Assert.That(Encoding.ASCII.GetString(rows[2].Body), Is.EqualTo("SELECT 1\0"));
-    }
-
-    [Test]
-    [CancelAfter(30_000)]
     public async Task Query_EmptyAndTransactionStates_AnswerAsPostgres(CancellationToken cancellationToken)
     {
         await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0");
@@ -230,14 +204,14 @@ public class PgListenerTests
     public void ResolveAuth_Inconsistent_RefusesToStart(string auth, string? password) =>
         Assert.Throws<SampleStartupException>(() => PgListener.ResolveAuth(new SampleOptions { Auth = auth, Password = password }));
 
-    private static async Task AssertFatalThenCloseAsync(NetworkStream stream, string sqlState, CancellationToken cancellationToken)
+    internal static async Task AssertFatalThenCloseAsync(NetworkStream stream, string sqlState, CancellationToken cancellationToken)
     {
         List<(char Type, byte[] Body)> answer = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
         Assert.That(answer.Select(m => m.Type), Is.EqualTo(new[] { 'E' }), "one ErrorResponse, then the end of the stream");
         Assert.That((PgWire.Field(answer[0].Body, 'S'), PgWire.Field(answer[0].Body, 'C')), Is.EqualTo(("FATAL", sqlState)));
     }
 
-    private static async Task AssertStillServingAsync(SampleServer server, CancellationToken cancellationToken)
+    internal static async Task AssertStillServingAsync(SampleServer server, CancellationToken cancellationToken)
     {
         (int status, JsonElement body) = await server.PostSqlAsync("SELECT 1 AS one", cancellationToken);
         Assert.That((status, body.GetProperty("results")[0].GetProperty("rows")[0].GetProperty("one").GetInt32()), Is.EqualTo((200, 1)));
