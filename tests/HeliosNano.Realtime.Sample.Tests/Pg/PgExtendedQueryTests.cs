@@ -237,6 +237,18 @@ public class PgExtendedQueryTests
         }
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Open_WithoutNoTypeLoading_FailsWithAnErrorNamingTheSetting(CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await StartAsync(cancellationToken);
+        string plain = ConnectionString(server.PgPort).Replace(";Server Compatibility Mode=NoTypeLoading", string.Empty, StringComparison.Ordinal);
+        await using var connection = new NpgsqlConnection(plain);
+        PostgresException error = (await Assert.ThrowsAsync<PostgresException>(() => connection.OpenAsync(cancellationToken)))!;
+        Assert.That(error.SqlState, Is.EqualTo("0A000"));
+        Assert.That(error.MessageText, Does.Contain("Server Compatibility Mode=NoTypeLoading"));
+    }
+
     private static async Task<SampleServer> StartAsync(CancellationToken cancellationToken)
     {
         SampleServer server = await SampleServer.StartAsync("--pg-port", "0", "--auth", "scram-sha-256", "--password", "s3cret");

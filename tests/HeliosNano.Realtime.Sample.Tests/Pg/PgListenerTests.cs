@@ -99,6 +99,48 @@ public class PgListenerTests
 
     [Test]
     [CancelAfter(30_000)]
+    public async Task Query_PastSampleMaxResponseBytes_Gets54000LikePostSql(CancellationToken cancellationToken)
+    {
+        // The one setting caps both: POST /sql's JSON and the answer the PostgreSQL listener buffers.
+        await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0", "--Sample:MaxResponseBytes", "20000");
+        const string Rows = "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 1000) SELECT i, printf('%050d', i) AS padding FROM r";
+        (int status, JsonElement body) = await server.PostSqlAsync(Rows, cancellationToken);
+        Assert.That(status, Is.EqualTo(400), body.ToString());
+
+        using NetworkStream stream = await PgWire.StartAsync(server.PgPort, cancellationToken);
+        await stream.WriteAsync(PgMessageReaderTests.Message('Q', Rows + ";\0"), cancellationToken);
+        List<(char Type, byte[] Body)> answer = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
+        (char _, byte[] error) = answer.Single(m => m.Type == 'E');
+        Assert.That(PgWire.Field(error, 'C'), Is.EqualTo("54000"));
+        Assert.That(PgWire.Field(error, 'M'), Does.Contain("20000 bytes").And.Contain("Sample:MaxResponseBytes"));
+        Assert.That(answer.Count(m => m.Type == 'D'), Is.InRange(100, 400), "cut near 20,000 bytes of ~60-byte rows");
+
+        // A result under the cap still passes, on both paths.
+        await stream.WriteAsync(PgMessageReaderTests.Message('Q', "SELECT 1 AS one;\0"), cancellationToken);
+        Assert.That((await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken)).Select(m => m.Type), Is.EqualTo(new[] { 'T', 'D', 'C', 'Z' }));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Session_IdleInsideBegin_IsClosedWith25P03AndRolledBackSoOthersGoOn(CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0", "--Sample:IdleInTransactionSessionTimeout", "00:00:00.300");
+        await server.PostSqlAsync("CREATE TABLE t (x)", cancellationToken);
+        using NetworkStream stream = await PgWire.StartAsync(server.PgPort, cancellationToken);
+        await stream.WriteAsync(PgMessageReaderTests.Message('Q', "BEGIN; INSERT INTO t VALUES (1);\0"), cancellationToken);
+        List<(char Type, byte[] Body)> begun = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
+        Assert.That(begun[^1].Body, Is.EqualTo(new[] { (byte)'T' }));
+
+        // This request waits for the database the idle session holds, until the timeout ends that session.
+        (int status, JsonElement body) = await server.PostSqlAsync("SELECT count(*) AS n FROM t", cancellationToken);
+        Assert.That((status, body.GetProperty("results")[0].GetProperty("rows")[0].GetProperty("n").GetInt32()), Is.EqualTo((200, 0)), "the open transaction was rolled back");
+        List<(char Type, byte[] Body)> ended = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
+        Assert.That(ended.Select(m => m.Type), Is.EqualTo(new[] { 'E' }), "FATAL, then the end of the stream");
+        Assert.That((PgWire.Field(ended[0].Body, 'S'), PgWire.Field(ended[0].Body, 'C'), PgWire.Field(ended[0].Body, 'M')), Is.EqualTo(("FATAL", "25P03", "terminating connection due to idle-in-transaction timeout")));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task Query_EmptyAndTransactionStates_AnswerAsPostgres(CancellationToken cancellationToken)
     {
         await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0");
