@@ -18,9 +18,9 @@ namespace HeliosNano.Realtime.Sample.Pg;
 /// back, is reported once, and makes the session discard every message up to the next <c>Sync</c>.
 /// </para>
 /// <para>
-/// The connection calls <see cref="Bind"/>, <see cref="Describe"/> and <see cref="Execute"/> with the database held
-/// (<see cref="NeedsDatabase"/>); <see cref="Parse"/> and <see cref="Close"/> need it not, as a statement holds no
-/// SQLite resources. Portals hold SQLite statements and exist only inside a transaction, so only while it is held.
+/// The connection calls <see cref="Bind"/>, <see cref="Describe"/> and <see cref="Execute"/> with the database held;
+/// <see cref="Parse"/> and <see cref="Close"/> need it not, as a statement holds no SQLite resources. Portals hold
+/// SQLite statements and exist only inside a transaction, so only while the database is held.
 /// </para>
 /// </remarks>
 internal sealed class PgExtendedQuery
@@ -43,9 +43,6 @@ internal sealed class PgExtendedQuery
 
     /// <summary>Gets whether a portal is open (so the session must keep the database).</summary>
     public bool HasPortals => _portals.Count > 0;
-
-    /// <summary>Gets whether a message of type <paramref name="type"/> runs on the database.</summary>
-    public static bool NeedsDatabase(byte type) => type is (byte)'B' or (byte)'D' or (byte)'E';
 
     /// <summary>Handles <c>Parse</c>: stores the statement (the unnamed one is replaced), answers <c>ParseComplete</c>.</summary>
     public void Parse(SqliteConnection? connection, PgParseMessage message, PipeWriter output)
@@ -156,7 +153,8 @@ internal sealed class PgExtendedQuery
     }
 
     /// <summary>Handles <c>Execute</c>: runs the portal up to <paramref name="maxRows"/> rows (0: all).</summary>
-    public void Execute(SqliteConnection connection, string name, int maxRows, PipeWriter output)
+    /// <returns>Whether the statement may have changed the schema (<c>CREATE</c>, <c>ALTER</c>, <c>DROP</c>), so tables must be registered again.</returns>
+    public bool Execute(SqliteConnection connection, string name, int maxRows, PipeWriter output)
     {
         ArgumentNullException.ThrowIfNull(connection);
         try
@@ -166,7 +164,7 @@ internal sealed class PgExtendedQuery
             if (statement.IsEmpty)
             {
                 PgMessageWriter.EmptyQueryResponse(output);
-                return;
+                return false;
             }
 
             if (statement.Control != SqlBatch.Control.None)
@@ -182,14 +180,16 @@ internal sealed class PgExtendedQuery
                     SkippingToSync = true;
                 }
 
-                return;
+                return false;
             }
 
             portal.Execute(connection.Handle!, maxRows, output, _row, _runner);
+            return statement.Tag.StartsWith("CREATE", StringComparison.Ordinal) || statement.Tag.StartsWith("ALTER", StringComparison.Ordinal) || statement.Tag.StartsWith("DROP", StringComparison.Ordinal);
         }
         catch (Exception ex) when (IsStatementError(ex))
         {
             Failed(connection, output, ex);
+            return true;
         }
     }
 

@@ -238,6 +238,55 @@ public class PgExtendedQueryTests
     }
 
     [Test]
+    [CancelAfter(90_000)]
+    public async Task ConcurrentConnections_EveryInsertIsPublishedOnceInCommitOrder(CancellationToken cancellationToken)
+    {
+        const int Connections = 4;
+        const int PerConnection = 25;
+        await using SampleServer server = await StartAsync(cancellationToken);
+        using ClientWebSocket socket = await PgWire.JoinAsync(server, "orders", cancellationToken);
+        await Task.WhenAll(Enumerable.Range(0, Connections).Select(c => Task.Run(
+            async () =>
+            {
+                await using var connection = new NpgsqlConnection(ConnectionString(server.PgPort));
+                await connection.OpenAsync(cancellationToken);
+                await using var insert = new NpgsqlCommand("INSERT INTO orders (customer, small) VALUES ($1, $2)", connection);
+                var customer = new NpgsqlParameter<string> { TypedValue = $"conn {c}" };
+                var sequence = new NpgsqlParameter<short>();
+                insert.Parameters.Add(customer);
+                insert.Parameters.Add(sequence);
+                for (short i = 0; i < PerConnection; i++)
+                {
+                    sequence.TypedValue = i;
+                    if (i % 5 == 4)
+                    {
+                        // Every fifth one inside an explicit transaction, to mix both ways of committing.
+                        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+                        await insert.ExecuteNonQueryAsync(cancellationToken);
+                        await transaction.CommitAsync(cancellationToken);
+                    }
+                    else
+                    {
+                        await insert.ExecuteNonQueryAsync(cancellationToken);
+                    }
+                }
+            },
+            cancellationToken)));
+
+        var ids = new List<int>();
+        var next = new int[Connections];
+        for (int n = 0; n < Connections * PerConnection; n++)
+        {
+            JsonElement record = (await PgWire.ReceiveChangeAsync(socket, cancellationToken)).GetProperty("record");
+            ids.Add(record.GetProperty("id").GetInt32());
+            int connection = int.Parse(record.GetProperty("customer").GetString()!["conn ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.That(record.GetProperty("small").GetInt32(), Is.EqualTo(next[connection]++), $"connection {connection}'s inserts arrive once each, in order");
+        }
+
+        Assert.That(ids, Is.EqualTo(Enumerable.Range(1, Connections * PerConnection)), "commit order, nothing lost or repeated");
+    }
+
+    [Test]
     [CancelAfter(60_000)]
     public async Task Open_WithoutNoTypeLoading_FailsWithAnErrorNamingTheSetting(CancellationToken cancellationToken)
     {

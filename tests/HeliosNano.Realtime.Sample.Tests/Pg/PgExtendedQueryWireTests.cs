@@ -116,6 +116,19 @@ public class PgExtendedQueryWireTests
 
     [Test]
     [CancelAfter(30_000)]
+    public async Task Error_BeforeAFlush_IsSentWithoutWaitingForSync(CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0");
+        using NetworkStream stream = await PgWire.StartAsync(server.PgPort, cancellationToken);
+        await stream.WriteAsync(Concat(PgWire.Parse(string.Empty, "SELECT * FROM nowhere"), PgWire.Bind(string.Empty, string.Empty, []), PgWire.Flush()), cancellationToken);
+        List<(char Type, byte[] Body)> answer = await PgWire.ReadUntilAsync(stream, 'E', cancellationToken);
+        Assert.That(answer.Select(m => m.Type), Is.EqualTo(new[] { '1', 'E' }));
+        await stream.WriteAsync(PgWire.Sync(), cancellationToken);
+        Assert.That((await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken)).Select(m => m.Type), Is.EqualTo(new[] { 'Z' }));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
     public async Task ReadyForQuery_ReportsTheTransactionStateAcrossBothProtocols(CancellationToken cancellationToken)
     {
         await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0");
