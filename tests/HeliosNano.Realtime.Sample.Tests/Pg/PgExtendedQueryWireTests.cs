@@ -219,6 +219,22 @@ public class PgExtendedQueryWireTests
         Assert.That(PgWire.Field(answer[1].Body, 'M'), Does.Contain("OID 1186").And.Contain("text format"));
     }
 
+    [TestCase("ATTACH DATABASE '/tmp/helios-pg-attach.db' AS other")]
+    [TestCase("SELECT load_extension('/tmp/nothing')")]
+    [TestCase("VACUUM INTO '/tmp/helios-pg-vacuum.db'")]
+    [CancelAfter(30_000)]
+    public async Task Statement_ReachingAnotherFile_IsRefusedAsOnPostSql(string sql, CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0");
+        using NetworkStream stream = await PgWire.StartAsync(server.PgPort, cancellationToken);
+        await stream.WriteAsync(Concat(PgWire.Parse(string.Empty, sql), PgWire.Bind(string.Empty, string.Empty, []), PgWire.Execute(string.Empty), PgWire.Sync()), cancellationToken);
+        List<(char Type, byte[] Body)> answer = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
+        // Refused at Bind (SQLite's authorizer denies the prepare) or, for load_extension, when it runs: never completed.
+        Assert.That(answer.Select(m => m.Type).ToArray()[^2..], Is.EqualTo(new[] { 'E', 'Z' }));
+        Assert.That(answer.Select(m => m.Type), Has.No.Member('C'));
+        Assert.That(File.Exists("/tmp/helios-pg-attach.db") || File.Exists("/tmp/helios-pg-vacuum.db"), Is.False);
+    }
+
     [Test]
     [CancelAfter(30_000)]
     public async Task Batch_NeverSynced_IsEndedByTheIdleInTransactionTimeout(CancellationToken cancellationToken)
