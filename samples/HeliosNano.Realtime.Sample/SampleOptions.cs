@@ -39,6 +39,17 @@ internal sealed class SampleOptions
     /// <summary>Gets or sets the password <c>scram-sha-256</c> checks, for any user name (<c>--password</c>).</summary>
     public string? Password { get; set; }
 
+    /// <summary>The default of <see cref="IdleInTransactionSessionTimeout"/>: 5 minutes.</summary>
+    public static readonly TimeSpan DefaultIdleInTransactionSessionTimeout = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Gets or sets how long a PostgreSQL-protocol session may hold the database while waiting on its client (inside
+    /// <c>BEGIN</c>, or in an extended-protocol batch before its <c>Sync</c>); past it the session is closed with
+    /// <c>FATAL 25P03</c> and its transaction rolled back, as PostgreSQL's <c>idle_in_transaction_session_timeout</c>
+    /// does. SQLite has one writer, so everyone else waits meanwhile. Zero turns the limit off. The default is 5 minutes.
+    /// </summary>
+    public TimeSpan IdleInTransactionSessionTimeout { get; set; } = DefaultIdleInTransactionSessionTimeout;
+
     /// <summary>The default of <see cref="StatementTimeout"/>: 30 seconds.</summary>
     public static readonly TimeSpan DefaultStatementTimeout = TimeSpan.FromSeconds(30);
 
@@ -52,8 +63,9 @@ internal sealed class SampleOptions
     public const long DefaultMaxResponseBytes = 16 * 1024 * 1024;
 
     /// <summary>
-    /// Gets or sets the largest JSON response of <c>/sql</c> and <c>/rest/v1</c>, in bytes; a larger result is refused
-    /// (and the request rolled back) instead of being built. The default is 16 MiB.
+    /// Gets or sets the largest JSON response of <c>/sql</c> and <c>/rest/v1</c>, and the largest answer the PostgreSQL
+    /// protocol buffers before sending it, in bytes; a larger result is refused (and the request rolled back) instead of
+    /// being built. The default is 16 MiB.
     /// </summary>
     public long MaxResponseBytes { get; set; } = DefaultMaxResponseBytes;
 }

@@ -17,11 +17,26 @@ internal static class PgCatalog
         "this SQLite-backed sample has no pg_catalog: psql's \\dt (without a pattern) works, other \\d commands do not; " +
         "try SELECT name, sql FROM sqlite_schema";
 
+    /// <summary>The message for Npgsql's type loading, which it runs on open unless told not to.</summary>
+    public const string NpgsqlTypeLoading =
+        "this SQLite-backed sample has no pg_type for Npgsql to load types from: add \"Server Compatibility Mode=NoTypeLoading\" " +
+        "to the connection string (Npgsql then uses its built-in types, which is all the sample has)";
+
     /// <summary>Gets whether <paramref name="sql"/> is a catalog query, and the SQL to run instead (<see langword="null"/>: refuse it).</summary>
-    public static bool IsCatalogQuery(string sql, out string? replacement)
+    public static bool IsCatalogQuery(string sql, out string? replacement) => IsCatalogQuery(sql, out replacement, out _);
+
+    /// <summary>Gets whether <paramref name="sql"/> is a catalog query, the SQL to run instead (<see langword="null"/>: refuse it) and the message of a refusal.</summary>
+    public static bool IsCatalogQuery(string sql, out string? replacement, out string message)
     {
         ArgumentNullException.ThrowIfNull(sql);
         replacement = null;
+        message = Unsupported;
+        if (sql.Contains("pg_type", StringComparison.Ordinal) && sql.Contains("typtype", StringComparison.Ordinal))
+        {
+            message = NpgsqlTypeLoading;
+            return true;
+        }
+
         if (!sql.Contains("pg_catalog.", StringComparison.Ordinal))
         {
             return false;

@@ -12,23 +12,32 @@ namespace HeliosNano.Realtime.Sample.Pg;
 /// buffer; answers go into the <see cref="PipeWriter"/> and are flushed once per message, after the database is released.
 /// </summary>
 /// <remarks>
-/// The extended query protocol (Parse/Bind/Describe/Execute) is not built: its first message gets the ErrorResponse
-/// "extended query protocol not supported" (0A000), the rest is skipped up to <c>Sync</c>, which gets
-/// <c>ReadyForQuery</c>, as PostgreSQL recovers from an error there; so a driver fails at once, never hangs.
-/// A <c>CancelRequest</c> is accepted and ignored (the sample's statements run to their end).
+/// <para>
+/// Simple Query messages go to <see cref="PgQueryRunner"/>, the extended query protocol (Parse/Bind/Describe/Execute/
+/// Close/Flush/Sync) to <see cref="PgExtendedQuery"/>; both share the session's transaction state.
+/// A <c>CancelRequest</c> is accepted and ignored (the sample's statements run to their end, or to the statement timeout).
+/// </para>
+/// <para>
+/// While the session holds the database between messages (inside <c>BEGIN</c>, or in an extended batch before its
+/// <c>Sync</c>), every other client waits; so waiting for the client's next message, or for it to read the answer, is
+/// bounded by <see cref="SampleOptions.IdleInTransactionSessionTimeout"/>: past it the session is ended with
+/// <c>FATAL 25P03</c> and its transaction rolled back, as PostgreSQL's <c>idle_in_transaction_session_timeout</c> does.
+/// </para>
 /// </remarks>
 internal sealed partial class PgConnection
 {
     /// <summary>How long a client may take from connecting to being authenticated: 60 s, PostgreSQL's <c>authentication_timeout</c>.</summary>
     public static readonly TimeSpan AuthenticationTimeout = TimeSpan.FromSeconds(60);
 
-    private const string NotSupported = "extended query protocol not supported: this sample server speaks the simple query protocol only (psql does; for Npgsql, use POST /sql)";
+    private const string IdleTimeoutMessage = "terminating connection due to idle-in-transaction timeout";
 
     private readonly SampleDatabase _database;
     private readonly ScramSha256? _scram;
     private readonly ILogger _logger;
     private readonly int _processId;
-    private readonly PgQueryRunner _runner = new();
+    private readonly PgQueryRunner _runner;
+    private readonly PgExtendedQuery _extended;
+    private readonly TimeSpan _idleTimeout;
     private PipeReader _reader = null!;
     private PipeWriter _writer = null!;
     private PgFrontendMessage _message;
@@ -40,9 +49,13 @@ internal sealed partial class PgConnection
     /// <param name="scram">The password check; <see langword="null"/> for <c>trust</c>.</param>
     /// <param name="logger">The listener's logger.</param>
     /// <param name="processId">The "backend process id" reported in <c>BackendKeyData</c>.</param>
-    public PgConnection(SampleDatabase database, ScramSha256? scram, ILogger logger, int processId)
+    /// <param name="idleInTransactionTimeout">How long the session may hold the database waiting on its client; zero or less: no limit.</param>
+    public PgConnection(SampleDatabase database, ScramSha256? scram, ILogger logger, int processId, TimeSpan idleInTransactionTimeout = default)
     {
         _database = database;
+        _runner = new PgQueryRunner(database.MaxResponseBytes);
+        _extended = new PgExtendedQuery(_runner);
+        _idleTimeout = idleInTransactionTimeout;
         _scram = scram;
         _logger = logger;
         _processId = processId;
@@ -70,6 +83,11 @@ internal sealed partial class PgConnection
             await _writer.FlushAsync(cancellationToken);
             await ServeAsync(cancellationToken);
         }
+        catch (TimeoutException)
+        {
+            Log.IdleInTransactionTimeout(_logger, _processId, _idleTimeout);
+            await TryFatalAsync("25P03", IdleTimeoutMessage);
+        }
         catch (PgProtocolException ex)
         {
             Log.ProtocolViolation(_logger, _processId, ex.Message);
@@ -83,6 +101,7 @@ internal sealed partial class PgConnection
         {
             if (_held is not null)
             {
+                _extended.ClosePortals();
                 _runner.Abandon(_held);
                 _held = null;
                 _database.Exit();
@@ -93,154 +112,30 @@ internal sealed partial class PgConnection
         }
     }
 
-    private async Task<string?> StartUpAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            if (!await NextAsync(startup: true, cancellationToken))
-            {
-                return null;
-            }
-
-            PgMessageReader.TryReadInt32(_message.Body, 0, out int code);
-            if (code is PgMessageReader.SslRequestCode or PgMessageReader.GssEncRequestCode)
-            {
-                // No TLS (nor GSS encryption) here: 'N' tells the client to go on in the clear, as a server without ssl does.
-                _reader.AdvanceTo(_consumed);
-                _writer.GetSpan(1)[0] = (byte)'N';
-                _writer.Advance(1);
-                await _writer.FlushAsync(cancellationToken);
-                continue;
-            }
-
-            if (code == PgMessageReader.CancelRequestCode)
-            {
-                return null;
-            }
-
-            if (code >> 16 != 3)
-            {
-                await TryFatalAsync("0A000", $"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: server supports 3.0 to 3.0");
-                return null;
-            }
-
-            string? user = null;
-            var reader = new SequenceReader<byte>(_message.Body.Slice(4));
-            while (reader.TryReadTo(out ReadOnlySequence<byte> name, 0) && name.Length > 0 && reader.TryReadTo(out ReadOnlySequence<byte> value, 0))
-            {
-                if (name.Length == 4 && Encoding.ASCII.GetString(name) == "user")
-                {
-                    user = Encoding.UTF8.GetString(value);
-                }
-            }
-
-            _reader.AdvanceTo(_consumed);
-            if (string.IsNullOrEmpty(user))
-            {
-                await TryFatalAsync("28000", "no PostgreSQL user name specified in startup packet");
-                return null;
-            }
-
-            return user;
-        }
-    }
-
-    private async Task<bool> AuthenticateAsync(string user, CancellationToken cancellationToken)
-    {
-        if (_scram is null)
-        {
-            PgMessageWriter.AuthenticationOk(_writer);
-            return true;
-        }
-
-        PgMessageWriter.AuthenticationSasl(_writer);
-        await _writer.FlushAsync(cancellationToken);
-        string clientFirst = await ReadSaslAsync(initial: true, cancellationToken);
-        if (!ScramSha256.TryParseClientFirst(clientFirst, out string gs2Header, out string clientFirstBare, out string clientNonce))
-        {
-            throw new PgProtocolException("malformed SCRAM message");
-        }
-
-        string serverFirst = _scram.CreateServerFirst(clientNonce, ScramSha256.CreateNonce());
-        PgMessageWriter.AuthenticationSasl(_writer, 11, serverFirst);
-        await _writer.FlushAsync(cancellationToken);
-        string clientFinal = await ReadSaslAsync(initial: false, cancellationToken);
-        if (!_scram.TryVerifyClientFinal(gs2Header, clientFirstBare, serverFirst, clientFinal, out string serverFinal))
-        {
-            Log.AuthenticationFailed(_logger, _processId, user);
-            await TryFatalAsync("28P01", $"password authentication failed for user \"{user}\"");
-            return false;
-        }
-
-        PgMessageWriter.AuthenticationSasl(_writer, 12, serverFinal);
-        PgMessageWriter.AuthenticationOk(_writer);
-        return true;
-    }
-
-    private async Task<string> ReadSaslAsync(bool initial, CancellationToken cancellationToken)
-    {
-        if (!await NextAsync(startup: false, cancellationToken))
-        {
-            throw new IOException("The client left during authentication.");
-        }
-
-        if (_message.Type != (byte)'p')
-        {
-            throw new PgProtocolException($"expected SASL response, got message type {_message.Type}");
-        }
-
-        ReadOnlySequence<byte> data = _message.Body;
-        if (initial)
-        {
-            var reader = new SequenceReader<byte>(data);
-            if (!reader.TryReadTo(out ReadOnlySequence<byte> mechanism, 0) || Encoding.ASCII.GetString(mechanism) != ScramSha256.Mechanism)
-            {
-                throw new PgProtocolException("client selected an invalid SASL authentication mechanism");
-            }
-
-            if (!reader.TryReadBigEndian(out int length) || length < 0 || length > reader.Remaining)
-            {
-                throw new PgProtocolException("malformed SASL initial response");
-            }
-
-            data = reader.UnreadSequence.Slice(0, length);
-        }
-
-        string text = Encoding.UTF8.GetString(data);
-        _reader.AdvanceTo(_consumed);
-        return text;
-    }
-
-    private void SendGreeting(string user)
-    {
-        foreach ((string name, string value) in new[]
-        {
-            ("server_version", "15.0"),
-            ("server_encoding", "UTF8"),
-            ("client_encoding", "UTF8"),
-            ("DateStyle", "ISO, MDY"),
-            ("IntervalStyle", "postgres"),
-            ("TimeZone", "UTC"),
-            ("integer_datetimes", "on"),
-            ("standard_conforming_strings", "on"),
-            ("is_superuser", "on"),
-            ("session_authorization", user),
-            ("application_name", string.Empty),
-        })
-        {
-            PgMessageWriter.ParameterStatus(_writer, name, value);
-        }
-
-        PgMessageWriter.BackendKeyData(_writer, _processId, Random.Shared.Next());
-        PgMessageWriter.ReadyForQuery(_writer, _runner.Status);
-    }
-
     private async Task ServeAsync(CancellationToken cancellationToken)
     {
-        bool skipToSync = false;
         while (await NextAsync(startup: false, cancellationToken))
         {
             byte type = _message.Type;
+            if (type == (byte)'X')
+            {
+                return;
+            }
+
+            if (type == (byte)'S')
+            {
+                _reader.AdvanceTo(_consumed);
+                await SyncAsync(cancellationToken);
+                continue;
+            }
+
+            if (_extended.SkippingToSync && type is (byte)'Q' or (byte)'P' or (byte)'B' or (byte)'D' or (byte)'E' or (byte)'C' or (byte)'H' or (byte)'F')
+            {
+                // After an error in an extended batch, everything up to Sync is discarded, as PostgreSQL does.
+                _reader.AdvanceTo(_consumed);
+                continue;
+            }
+
             switch (type)
             {
                 case (byte)'Q':
@@ -249,29 +144,18 @@ internal sealed partial class PgConnection
                     _reader.AdvanceTo(_consumed);
                     await QueryAsync(sql, cancellationToken);
                     break;
-                case (byte)'X':
-                    return;
-                case (byte)'S':
-                    _reader.AdvanceTo(_consumed);
-                    skipToSync = false;
-                    PgMessageWriter.ReadyForQuery(_writer, _runner.Status);
-                    await _writer.FlushAsync(cancellationToken);
+                case (byte)'P' or (byte)'B' or (byte)'D' or (byte)'E' or (byte)'C':
+                    await ExtendedAsync(type, cancellationToken);
                     break;
-                case (byte)'P' or (byte)'B' or (byte)'D' or (byte)'E' or (byte)'C' or (byte)'H':
+                case (byte)'H':
                     _reader.AdvanceTo(_consumed);
-                    if (!skipToSync)
-                    {
-                        skipToSync = true;
-                        PgMessageWriter.ErrorResponse(_writer, "ERROR", "0A000", NotSupported);
-                        await _writer.FlushAsync(cancellationToken);
-                    }
-
+                    await FlushAsync(cancellationToken);
                     break;
                 case (byte)'F':
                     _reader.AdvanceTo(_consumed);
                     PgMessageWriter.ErrorResponse(_writer, "ERROR", "0A000", "the function call protocol is not supported");
                     PgMessageWriter.ReadyForQuery(_writer, _runner.Status);
-                    await _writer.FlushAsync(cancellationToken);
+                    await FlushAsync(cancellationToken);
                     break;
                 default:
                     throw new PgProtocolException($"invalid frontend message type {type}");
@@ -279,9 +163,44 @@ internal sealed partial class PgConnection
         }
     }
 
+    private void Release()
+    {
+        // An interrupt (statement timeout) can also stop the ROLLBACK that ended the failed work: the next request must
+        // find no transaction open.
+        if (SQLitePCL.raw.sqlite3_get_autocommit(_held!.Handle) == 0)
+        {
+            Sql.SqlBatch.RollBack(_held);
+        }
+
+        _held = null;
+        _database.Exit();
+    }
+
+    /// <summary>Flushes the answer; while the database is held, within the idle-in-transaction timeout.</summary>
+    private async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_held is null || _idleTimeout <= TimeSpan.Zero)
+        {
+            await _writer.FlushAsync(cancellationToken);
+            return;
+        }
+
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(_idleTimeout);
+        try
+        {
+            await _writer.FlushAsync(idle.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException(IdleTimeoutMessage);
+        }
+    }
+
     private async Task QueryAsync(string sql, CancellationToken cancellationToken)
     {
         _held ??= await _database.EnterAsync(cancellationToken);
+        _extended.DropUnnamed();
         try
         {
             if (sql.Contains('\0', StringComparison.Ordinal))
@@ -289,7 +208,7 @@ internal sealed partial class PgConnection
                 // As POST /sql refuses it: SQLite's statement loop cannot step past an embedded NUL.
                 PgMessageWriter.ErrorResponse(_writer, "ERROR", "22021", "the query contains a NUL character, which SQLite cannot run; nothing was executed");
             }
-            else
+            else if (!PgSessionReset.TryAnswer(sql, _extended, _writer))
             {
                 _database.RunEntered(
                     connection =>
@@ -305,27 +224,20 @@ internal sealed partial class PgConnection
         {
             if (!_runner.InTransaction)
             {
-                // An interrupt (statement timeout) can also stop the ROLLBACK that ended the failed work: the next
-                // request must find no transaction open.
-                if (SQLitePCL.raw.sqlite3_get_autocommit(_held.Handle) == 0)
-                {
-                    Sql.SqlBatch.RollBack(_held);
-                }
-
-                _held = null;
-                _database.Exit();
+                _extended.ClosePortals();
+                Release();
             }
         }
 
         PgMessageWriter.ReadyForQuery(_writer, _runner.Status);
-        await _writer.FlushAsync(cancellationToken);
+        await FlushAsync(cancellationToken);
     }
 
     private async ValueTask<bool> NextAsync(bool startup, CancellationToken cancellationToken)
     {
         while (true)
         {
-            ReadResult result = await _reader.ReadAsync(cancellationToken);
+            ReadResult result = await ReadAsync(cancellationToken);
             ReadOnlySequence<byte> buffer = result.Buffer;
             bool framed = startup
                 ? PgMessageReader.TryReadStartup(buffer, out _message, out _consumed)
@@ -343,6 +255,26 @@ internal sealed partial class PgConnection
             }
 
             _reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    /// <summary>Reads from the client; while the database is held, within the idle-in-transaction timeout.</summary>
+    private async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken)
+    {
+        if (_held is null || _idleTimeout <= TimeSpan.Zero)
+        {
+            return await _reader.ReadAsync(cancellationToken);
+        }
+
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(_idleTimeout);
+        try
+        {
+            return await _reader.ReadAsync(idle.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException(IdleTimeoutMessage);
         }
     }
 

@@ -23,7 +23,7 @@ internal sealed partial class PgListener : IHostedService, IDisposable
 {
     /// <summary>
     /// The most sessions at once: 64. Each may buffer one message (<see cref="PgMessageReader.MaxMessageLength"/>) and
-    /// one answer (<see cref="PgQueryRunner.MaxResultBytes"/>), so this bounds the listener's memory. Beyond it a client
+    /// one answer (<see cref="SampleOptions.MaxResponseBytes"/>), so this bounds the listener's memory. Beyond it a client
     /// gets PostgreSQL's "sorry, too many clients already" (53300).
     /// </summary>
     public const int MaxConnections = 64;
@@ -170,7 +170,7 @@ internal sealed partial class PgListener : IHostedService, IDisposable
                 return;
             }
 
-            await new PgConnection(_database, _scram, _logger, id).RunAsync(stream, cancellationToken);
+            await new PgConnection(_database, _scram, _logger, id, _options.IdleInTransactionSessionTimeout).RunAsync(stream, cancellationToken);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {

@@ -82,8 +82,56 @@ internal static class PgMessageWriter
         writer.Advance(total);
     }
 
+    /// <summary>A message with no body: <c>ParseComplete</c> (<c>1</c>), <c>BindComplete</c> (<c>2</c>), <c>CloseComplete</c> (<c>3</c>), <c>NoData</c> (<c>n</c>), <c>PortalSuspended</c> (<c>s</c>).</summary>
+    public static void Empty(IBufferWriter<byte> writer, byte type)
+    {
+        Begin(writer, type, 0, out int total);
+        writer.Advance(total);
+    }
+
+    /// <summary><c>PortalSuspended</c>: an <c>Execute</c> reached its row limit; the portal can go on.</summary>
+    public static void PortalSuspended(IBufferWriter<byte> writer) => Empty(writer, (byte)'s');
+
+    /// <summary><c>ParameterDescription</c>: the type OID of each parameter of a statement.</summary>
+    public static void ParameterDescription(IBufferWriter<byte> writer, IReadOnlyList<int> typeOids)
+    {
+        Span<byte> span = Begin(writer, (byte)'t', 2 + (4 * typeOids.Count), out int total);
+        BinaryPrimitives.WriteInt16BigEndian(span[5..], (short)typeOids.Count);
+        for (int i = 0; i < typeOids.Count; i++)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(span[(7 + (4 * i))..], typeOids[i]);
+        }
+
+        writer.Advance(total);
+    }
+
+    /// <summary><c>RowDescription</c> for the extended protocol: each column's type OID and the format it is sent in.</summary>
+    public static void RowDescription(IBufferWriter<byte> writer, IReadOnlyList<PgColumn> columns, short[] formats)
+    {
+        var names = new string[columns.Count];
+        var oids = new int[columns.Count];
+        for (int i = 0; i < names.Length; i++)
+        {
+            (names[i], oids[i]) = (columns[i].Name, columns[i].TypeOid);
+        }
+
+        RowDescription(writer, names, oids, formats);
+    }
+
+    /// <summary><c>DataRow</c> whose fields (each an int32 length and its bytes) are already encoded.</summary>
+    public static void DataRow(IBufferWriter<byte> writer, int columns, ReadOnlySpan<byte> fields)
+    {
+        Span<byte> span = Begin(writer, (byte)'D', 2 + fields.Length, out int total);
+        BinaryPrimitives.WriteInt16BigEndian(span[5..], (short)columns);
+        fields.CopyTo(span[7..]);
+        writer.Advance(total);
+    }
+
     /// <summary><c>RowDescription</c>: every column in text format, with its type OID.</summary>
-    public static void RowDescription(IBufferWriter<byte> writer, IReadOnlyList<string> names, IReadOnlyList<int> typeOids)
+    public static void RowDescription(IBufferWriter<byte> writer, IReadOnlyList<string> names, IReadOnlyList<int> typeOids) =>
+        RowDescription(writer, names, typeOids, []);
+
+    private static void RowDescription(IBufferWriter<byte> writer, IReadOnlyList<string> names, IReadOnlyList<int> typeOids, short[] formats)
     {
         int length = 2;
         foreach (string name in names)
@@ -102,7 +150,7 @@ internal static class PgMessageWriter
             BinaryPrimitives.WriteInt32BigEndian(span[(at + 6)..], typeOids[i]);
             BinaryPrimitives.WriteInt16BigEndian(span[(at + 10)..], -1); // type size: variable
             BinaryPrimitives.WriteInt32BigEndian(span[(at + 12)..], -1); // type modifier
-            BinaryPrimitives.WriteInt16BigEndian(span[(at + 16)..], 0); // text format
+            BinaryPrimitives.WriteInt16BigEndian(span[(at + 16)..], PgBindMessage.Format(formats, i));
             at += 18;
         }
 

@@ -23,14 +23,32 @@ namespace HeliosNano.Realtime.Sample.Pg;
 /// </remarks>
 internal sealed class PgQueryRunner
 {
-    /// <summary>
-    /// The most bytes one Query's answer may hold before it is written to the socket: 16 MiB. The answer is built while
-    /// the database is held and sent after it is released (so a client that never reads blocks only itself); this cap
-    /// keeps that buffer bounded. A larger result ends with SQLSTATE 54000.
-    /// </summary>
-    public const long MaxResultBytes = 16 * 1024 * 1024;
-
+    private readonly long _maxResultBytes;
     private bool _implicit;
+
+    /// <summary>Initializes a new instance of the <see cref="PgQueryRunner"/> class.</summary>
+    /// <param name="maxResultBytes">
+    /// The most bytes an answer may hold before it is written to the socket: <see cref="SampleOptions.MaxResponseBytes"/>,
+    /// the cap <c>POST /sql</c> has. An answer is built while the database is held and sent after it is released (so a
+    /// client that never reads blocks only itself); this keeps that buffer bounded. A larger result ends with 54000.
+    /// </param>
+    public PgQueryRunner(long maxResultBytes = SampleOptions.DefaultMaxResponseBytes)
+    {
+        _maxResultBytes = maxResultBytes;
+    }
+
+    /// <summary>What <see cref="Enter"/> decided for a statement.</summary>
+    internal enum Admission
+    {
+        /// <summary>Run it: a transaction is open for it.</summary>
+        Run,
+
+        /// <summary>It was transaction control, and is answered.</summary>
+        Answered,
+
+        /// <summary>The transaction block failed: refused with 25P02 (written).</summary>
+        Refused,
+    }
 
     /// <summary>Gets the transaction status <c>ReadyForQuery</c> reports: <c>I</c>, <c>T</c> or <c>E</c>.</summary>
     public byte Status { get; private set; } = (byte)'I';
@@ -43,11 +61,11 @@ internal sealed class PgQueryRunner
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(output);
-        if (PgCatalog.IsCatalogQuery(sql, out string? replacement))
+        if (PgCatalog.IsCatalogQuery(sql, out string? replacement, out string refusal))
         {
             if (replacement is null)
             {
-                PgMessageWriter.ErrorResponse(output, "ERROR", "0A000", PgCatalog.Unsupported);
+                PgMessageWriter.ErrorResponse(output, "ERROR", "0A000", refusal);
                 return;
             }
 
@@ -72,13 +90,9 @@ internal sealed class PgQueryRunner
                 }
             }
 
-            if (_implicit)
-            {
-                _implicit = false;
-                SqlBatch.Run(connection, "COMMIT");
-            }
+            CommitImplicit(connection);
         }
-        catch (Exception ex) when (ex is SqliteException or InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is SqliteException or InvalidOperationException or ArgumentException or PgErrorException)
         {
             Fail(connection, output, ex);
         }
@@ -96,20 +110,23 @@ internal sealed class PgQueryRunner
         Status = (byte)'I';
     }
 
-    private bool RunOne(SqliteConnection connection, string statement, PipeWriter output, long start)
+    /// <summary>
+    /// Admits one statement: answers transaction control (<c>BEGIN</c>/<c>COMMIT</c>/<c>ROLLBACK</c>), refuses
+    /// everything else inside a failed block (25P02), else opens the implicit transaction it runs in if none is open.
+    /// </summary>
+    internal Admission Enter(SqliteConnection connection, SqlBatch.Control control, PipeWriter output)
     {
-        SqlBatch.Control control = SqlBatch.Classify(statement);
         if (Status == (byte)'E')
         {
             if (control is SqlBatch.Control.Commit or SqlBatch.Control.Rollback)
             {
                 Status = (byte)'I';
                 PgMessageWriter.CommandComplete(output, "ROLLBACK");
-                return true;
+                return Admission.Answered;
             }
 
             PgMessageWriter.ErrorResponse(output, "ERROR", "25P02", "current transaction is aborted, commands ignored until end of transaction block");
-            return false;
+            return Admission.Refused;
         }
 
         switch (control)
@@ -131,7 +148,7 @@ internal sealed class PgQueryRunner
                 }
 
                 PgMessageWriter.CommandComplete(output, "BEGIN");
-                return true;
+                return Admission.Answered;
             case SqlBatch.Control.Commit:
             case SqlBatch.Control.Rollback:
                 string word = control == SqlBatch.Control.Commit ? "COMMIT" : "ROLLBACK";
@@ -147,13 +164,48 @@ internal sealed class PgQueryRunner
                 }
 
                 PgMessageWriter.CommandComplete(output, word);
-                return true;
+                return Admission.Answered;
         }
 
         if (Status == (byte)'I' && !_implicit)
         {
             SqlBatch.Run(connection, "BEGIN");
             _implicit = true;
+        }
+
+        return Admission.Run;
+    }
+
+    /// <summary>Commits the implicit transaction, if one is open: at the end of a Query message, or at <c>Sync</c>.</summary>
+    internal void CommitImplicit(SqliteConnection connection)
+    {
+        if (_implicit)
+        {
+            // Cleared only once COMMIT succeeded: if it fails, Fail finds the transaction open and rolls it back.
+            SqlBatch.Run(connection, "COMMIT");
+            _implicit = false;
+        }
+    }
+
+    /// <summary>Gets whether an answer of <paramref name="bytes"/> is past the cap; then the statement fails with 54000.</summary>
+    internal void CheckAnswerSize(long bytes)
+    {
+        if (bytes > _maxResultBytes)
+        {
+            throw new InvalidOperationException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"the result exceeds the sample's limit of {_maxResultBytes} bytes per answer (Sample:MaxResponseBytes); add a LIMIT"));
+        }
+    }
+
+    private bool RunOne(SqliteConnection connection, string statement, PipeWriter output, long start)
+    {
+        switch (Enter(connection, SqlBatch.Classify(statement), output))
+        {
+            case Admission.Answered:
+                return true;
+            case Admission.Refused:
+                return false;
         }
 
         using SqliteCommand command = SqlBatch.Prepare(connection, statement, out string tag);
@@ -180,12 +232,7 @@ internal sealed class PgQueryRunner
 
                 PgMessageWriter.DataRow(output, values);
                 rows++;
-                if (output.UnflushedBytes - start > MaxResultBytes)
-                {
-                    throw new InvalidOperationException(string.Create(
-                        CultureInfo.InvariantCulture,
-                        $"the result exceeds the sample's limit of {MaxResultBytes / (1024 * 1024)} MiB per query; add a LIMIT"));
-                }
+                CheckAnswerSize(output.UnflushedBytes - start);
             }
         }
 
@@ -194,14 +241,28 @@ internal sealed class PgQueryRunner
         return true;
     }
 
-    private void Fail(SqliteConnection connection, PipeWriter output, Exception ex)
+    /// <summary>
+    /// Reports a failed statement as PostgreSQL does (ERROR with a SQLSTATE) and undoes the transaction it ran in: an
+    /// implicit one is gone, an explicit block becomes failed (<c>E</c>). <paramref name="connection"/> is
+    /// <see langword="null"/> when the session does not hold the database (then no transaction is open).
+    /// </summary>
+    internal void Fail(SqliteConnection? connection, PipeWriter output, Exception ex)
     {
         string message = ex is SqliteException sqlite
             ? (sqlite.SqliteErrorCode == 9 ? "canceling statement due to statement timeout" : SqlBatch.CleanMessage(sqlite))
             : ex.Message;
-        string state = ex is SqliteException e ? PgTypes.SqlState(e, message) : (message.Contains("limit", StringComparison.Ordinal) ? "54000" : "XX000");
+        string state = ex switch
+        {
+            SqliteException e => PgTypes.SqlState(e, message),
+            PgErrorException e => e.SqlState,
+            _ => message.Contains("limit", StringComparison.Ordinal) ? "54000" : "XX000",
+        };
         PgMessageWriter.ErrorResponse(output, "ERROR", state, message);
-        SqlBatch.RollBack(connection);
+        if (connection is not null && (_implicit || Status == (byte)'T'))
+        {
+            SqlBatch.RollBack(connection);
+        }
+
         _implicit = false;
         if (Status == (byte)'T')
         {

@@ -128,24 +128,9 @@ public class PgConnectionTests
         Assert.That(error, Does.Contain("ERROR:  this SQLite-backed sample has no pg_catalog"));
     }
 
-    private static async Task<ClientWebSocket> JoinOrdersAsync(SampleServer server, CancellationToken cancellationToken)
-    {
-        ClientWebSocket socket = await server.ConnectAsync(cancellationToken);
-        await SampleServer.SendFrameAsync(socket, """{"event":"phx_join","topic":"realtime:public:orders","ref":"1","payload":{}}""", cancellationToken);
-        JsonElement reply = await SampleServer.ReceiveFrameAsync(socket, cancellationToken);
-        Assert.That(reply.GetProperty("payload").GetProperty("status").GetString(), Is.EqualTo("ok"));
-        return socket;
-    }
+    private static Task<ClientWebSocket> JoinOrdersAsync(SampleServer server, CancellationToken cancellationToken) =>
+        PgWire.JoinAsync(server, "orders", cancellationToken);
 
-    private static async Task<JsonElement> ReceiveChangeAsync(ClientWebSocket socket, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            JsonElement frame = await SampleServer.ReceiveFrameAsync(socket, cancellationToken);
-            if (frame.GetProperty("event").GetString() == "postgres_changes")
-            {
-                return frame.GetProperty("payload");
-            }
-        }
-    }
+    private static Task<JsonElement> ReceiveChangeAsync(ClientWebSocket socket, CancellationToken cancellationToken) =>
+        PgWire.ReceiveChangeAsync(socket, cancellationToken);
 }

@@ -99,28 +99,44 @@ public class PgListenerTests
 
     [Test]
     [CancelAfter(30_000)]
-    public async Task ExtendedQuery_ParseBindExecuteSync_GetsNotSupportedThenReadyForQuery(CancellationToken cancellationToken)
+    public async Task Query_PastSampleMaxResponseBytes_Gets54000LikePostSql(CancellationToken cancellationToken)
     {
-        await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0");
-        using NetworkStream stream = await PgWire.StartAsync(server.PgPort, cancellationToken);
-        byte[] batch =
-        [
-            .. PgMessageReaderTests.Message('P', "\0SELECT 1\0\0\0"),
-            .. PgMessageReaderTests.Message('B', "\0\0\0\0\0\0\0\0"),
-            .. PgMessageReaderTests.Message('E', "\0\0\0\0\0"),
-            .. PgMessageReaderTests.Message('S', string.Empty),
-        ];
-        await stream.WriteAsync(batch, cancellationToken);
-        List<(char Type, byte[] Body)> answer = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
-        Assert.That(answer.Select(m => m.Type), Is.EqualTo(new[] { 'E', 'Z' }));
-        Assert.That(PgWire.Field(answer[0].Body, 'C'), Is.EqualTo("0A000"));
-        Assert.That(PgWire.Field(answer[0].Body, 'M'), Does.StartWith("extended query protocol not supported"));
+        // The one setting caps both: POST /sql's JSON and the answer the PostgreSQL listener buffers.
+        await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0", "--Sample:MaxResponseBytes", "20000");
+        const string Rows = "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 1000) SELECT i, printf('%050d', i) AS padding FROM r";
+        (int status, JsonElement body) = await server.PostSqlAsync(Rows, cancellationToken);
+        Assert.That(status, Is.EqualTo(400), body.ToString());
 
-        // The session goes on with simple queries.
-        await stream.WriteAsync(PgMessageReaderTests.Message('Q', "SELECT 41 + 1 AS answer;\0"), cancellationToken);
-        List<(char Type, byte[] Body)> rows = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
-        Assert.That(rows.Select(m => m.Type), Is.EqualTo(new[] { 'T', 'D', 'C', 'Z' }));
-        Assert.That(Encoding.ASCII.GetString(rows[2].Body), Is.EqualTo("SELECT 1\0"));
+        using NetworkStream stream = await PgWire.StartAsync(server.PgPort, cancellationToken);
+        await stream.WriteAsync(PgMessageReaderTests.Message('Q', Rows + ";\0"), cancellationToken);
+        List<(char Type, byte[] Body)> answer = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
+        (char _, byte[] error) = answer.Single(m => m.Type == 'E');
+        Assert.That(PgWire.Field(error, 'C'), Is.EqualTo("54000"));
+        Assert.That(PgWire.Field(error, 'M'), Does.Contain("20000 bytes").And.Contain("Sample:MaxResponseBytes"));
+        Assert.That(answer.Count(m => m.Type == 'D'), Is.InRange(100, 400), "cut near 20,000 bytes of ~60-byte rows");
+
+        // A result under the cap still passes, on both paths.
+        await stream.WriteAsync(PgMessageReaderTests.Message('Q', "SELECT 1 AS one;\0"), cancellationToken);
+        Assert.That((await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken)).Select(m => m.Type), Is.EqualTo(new[] { 'T', 'D', 'C', 'Z' }));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task Session_IdleInsideBegin_IsClosedWith25P03AndRolledBackSoOthersGoOn(CancellationToken cancellationToken)
+    {
+        await using SampleServer server = await SampleServer.StartAsync("--pg-port", "0", "--Sample:IdleInTransactionSessionTimeout", "00:00:00.300");
+        await server.PostSqlAsync("CREATE TABLE t (x)", cancellationToken);
+        using NetworkStream stream = await PgWire.StartAsync(server.PgPort, cancellationToken);
+        await stream.WriteAsync(PgMessageReaderTests.Message('Q', "BEGIN; INSERT INTO t VALUES (1);\0"), cancellationToken);
+        List<(char Type, byte[] Body)> begun = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
+        Assert.That(begun[^1].Body, Is.EqualTo(new[] { (byte)'T' }));
+
+        // This request waits for the database the idle session holds, until the timeout ends that session.
+        (int status, JsonElement body) = await server.PostSqlAsync("SELECT count(*) AS n FROM t", cancellationToken);
+        Assert.That((status, body.GetProperty("results")[0].GetProperty("rows")[0].GetProperty("n").GetInt32()), Is.EqualTo((200, 0)), "the open transaction was rolled back");
+        List<(char Type, byte[] Body)> ended = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
+        Assert.That(ended.Select(m => m.Type), Is.EqualTo(new[] { 'E' }), "FATAL, then the end of the stream");
+        Assert.That((PgWire.Field(ended[0].Body, 'S'), PgWire.Field(ended[0].Body, 'C'), PgWire.Field(ended[0].Body, 'M')), Is.EqualTo(("FATAL", "25P03", "terminating connection due to idle-in-transaction timeout")));
     }
 
     [Test]
@@ -230,14 +246,14 @@ public class PgListenerTests
     public void ResolveAuth_Inconsistent_RefusesToStart(string auth, string? password) =>
         Assert.Throws<SampleStartupException>(() => PgListener.ResolveAuth(new SampleOptions { Auth = auth, Password = password }));
 
-    private static async Task AssertFatalThenCloseAsync(NetworkStream stream, string sqlState, CancellationToken cancellationToken)
+    internal static async Task AssertFatalThenCloseAsync(NetworkStream stream, string sqlState, CancellationToken cancellationToken)
     {
         List<(char Type, byte[] Body)> answer = await PgWire.ReadUntilAsync(stream, 'Z', cancellationToken);
         Assert.That(answer.Select(m => m.Type), Is.EqualTo(new[] { 'E' }), "one ErrorResponse, then the end of the stream");
         Assert.That((PgWire.Field(answer[0].Body, 'S'), PgWire.Field(answer[0].Body, 'C')), Is.EqualTo(("FATAL", sqlState)));
     }
 
-    private static async Task AssertStillServingAsync(SampleServer server, CancellationToken cancellationToken)
+    internal static async Task AssertStillServingAsync(SampleServer server, CancellationToken cancellationToken)
     {
         (int status, JsonElement body) = await server.PostSqlAsync("SELECT 1 AS one", cancellationToken);
         Assert.That((status, body.GetProperty("results")[0].GetProperty("rows")[0].GetProperty("one").GetInt32()), Is.EqualTo((200, 1)));

@@ -139,7 +139,7 @@ public class PgMessageReaderTests
     }
 
     /// <summary>The bytes as a sequence of up to three segments, cut at <paramref name="first"/> and <paramref name="second"/>.</summary>
-    private static ReadOnlySequence<byte> Segments(byte[] bytes, int first, int second)
+    internal static ReadOnlySequence<byte> Segments(byte[] bytes, int first, int second)
     {
         var head = new Segment(bytes.AsMemory(0, first), 0);
         Segment tail = head.Append(bytes.AsMemory(first, second - first));

@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Net.WebSockets;
 using System.Text;
+using System.Text.Json;
 
 namespace HeliosNano.Realtime.Sample.Tests.Pg;
 
@@ -75,6 +77,108 @@ internal static class PgWire
 
         return null;
     }
+
+    /// <summary>A <c>Parse</c> message.</summary>
+    public static byte[] Parse(string name, string sql, params int[] types)
+    {
+        var body = new List<byte>();
+        body.AddRange(CString(name));
+        body.AddRange(CString(sql));
+        body.AddRange(Int16(types.Length));
+        foreach (int type in types)
+        {
+            body.AddRange(Int32(type));
+        }
+
+        return Frame('P', body);
+    }
+
+    /// <summary>A <c>Bind</c> message with text-format parameters (<see langword="null"/>: NULL) and one result format for all columns.</summary>
+    public static byte[] Bind(string portal, string statement, string?[] parameters, short resultFormat = 0) =>
+        Bind(portal, statement, [], [.. parameters.Select(p => p is null ? null : Encoding.UTF8.GetBytes(p))], [resultFormat]);
+
+    /// <summary>A <c>Bind</c> message.</summary>
+    public static byte[] Bind(string portal, string statement, short[] formats, byte[]?[] parameters, short[] resultFormats)
+    {
+        var body = new List<byte>();
+        body.AddRange(CString(portal));
+        body.AddRange(CString(statement));
+        body.AddRange(Int16(formats.Length));
+        foreach (short format in formats)
+        {
+            body.AddRange(Int16(format));
+        }
+
+        body.AddRange(Int16(parameters.Length));
+        foreach (byte[]? parameter in parameters)
+        {
+            body.AddRange(Int32(parameter?.Length ?? -1));
+            body.AddRange(parameter ?? []);
+        }
+
+        body.AddRange(Int16(resultFormats.Length));
+        foreach (short format in resultFormats)
+        {
+            body.AddRange(Int16(format));
+        }
+
+        return Frame('B', body);
+    }
+
+    /// <summary>A <c>Describe</c> (<c>'S'</c> or <c>'P'</c>) message.</summary>
+    public static byte[] Describe(char kind, string name) => Frame('D', [(byte)kind, .. CString(name)]);
+
+    /// <summary>A <c>Close</c> (<c>'S'</c> or <c>'P'</c>) message.</summary>
+    public static byte[] Close(char kind, string name) => Frame('C', [(byte)kind, .. CString(name)]);
+
+    /// <summary>An <c>Execute</c> message.</summary>
+    public static byte[] Execute(string portal, int maxRows = 0) => Frame('E', [.. CString(portal), .. Int32(maxRows)]);
+
+    /// <summary>A <c>Sync</c> message.</summary>
+    public static byte[] Sync() => Frame('S', []);
+
+    /// <summary>A <c>Flush</c> message.</summary>
+    public static byte[] Flush() => Frame('H', []);
+
+    /// <summary>Frames a message body with its type and length.</summary>
+    public static byte[] Frame(char type, IEnumerable<byte> body)
+    {
+        byte[] bytes = [.. body];
+        var message = new byte[5 + bytes.Length];
+        message[0] = (byte)type;
+        BinaryPrimitives.WriteInt32BigEndian(message.AsSpan(1), 4 + bytes.Length);
+        bytes.CopyTo(message, 5);
+        return message;
+    }
+
+    /// <summary>Joins <c>realtime:public:&lt;table&gt;</c> on the sample's realtime socket.</summary>
+    public static async Task<ClientWebSocket> JoinAsync(SampleServer server, string table, CancellationToken cancellationToken)
+    {
+        ClientWebSocket socket = await server.ConnectAsync(cancellationToken);
+        await SampleServer.SendFrameAsync(socket, $$$"""{"event":"phx_join","topic":"realtime:public:{{{table}}}","ref":"1","payload":{}}""", cancellationToken);
+        JsonElement reply = await SampleServer.ReceiveFrameAsync(socket, cancellationToken);
+        Assert.That(reply.GetProperty("payload").GetProperty("status").GetString(), Is.EqualTo("ok"));
+        return socket;
+    }
+
+    /// <summary>Receives frames up to the next <c>postgres_changes</c> one, and gets its payload.</summary>
+    public static async Task<JsonElement> ReceiveChangeAsync(ClientWebSocket socket, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            JsonElement frame = await SampleServer.ReceiveFrameAsync(socket, cancellationToken);
+            if (frame.GetProperty("event").GetString() == "postgres_changes")
+            {
+                return frame.GetProperty("payload");
+            }
+        }
+    }
+
+    private static byte[] CString(string value) => [.. Encoding.UTF8.GetBytes(value), 0];
+
+    private static byte[] Int16(int value) => [(byte)(value >> 8), (byte)value];
+
+    private static byte[] Int32(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
 
     /// <summary>Runs psql with the tutorial's connection URI (on <paramref name="port"/>) and its heredoc on stdin.</summary>
     public static async Task<(int ExitCode, string Output, string Error)> RunPsqlAsync(string password, int port, string heredoc, CancellationToken cancellationToken)
