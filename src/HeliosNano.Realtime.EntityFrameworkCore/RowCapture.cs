@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Metadata;
 
 namespace HeliosNano.Realtime.EntityFrameworkCore;
 
@@ -208,20 +209,25 @@ internal static class RowCapture
         int compared = 0;
         foreach (PropertyColumn column in source.Map.Columns)
         {
-            if (column.Property.IsPrimaryKey())
+            if (column.Property.IsPrimaryKey() || column.Property.GetAfterSaveBehavior() != PropertySaveBehavior.Save)
+            {
+                continue; // keys and store-generated columns are never marked modified by Update()
+            }
+
+            if (!entry.Property(column.Property).IsModified)
             {
                 continue;
             }
 
-            if (!entry.Property(column.Property).IsModified || !Equals(original[column.Property], current[column.Property]))
+            if (!Equals(original[column.Property], current[column.Property]))
             {
-                return false;
+                return false; // a real change: the originals are the database's values
             }
 
             compared++;
         }
 
-        return compared > 0;
+        return compared > 0; // marked modified, yet unchanged: Update()/Attach of an entity the context never read
     }
 
     private static bool AnyModified(EntityEntry entry, EntityTableMap map)
