@@ -26,18 +26,19 @@ internal static class RowCapture
                 continue;
             }
 
-            bool changed = state is EntityState.Added or EntityState.Modified or EntityState.Deleted;
             foreach (EntityTableMap map in model.For(entry.Metadata))
             {
                 TableMap table = map.Table;
-                if ((!changed && !table.IsShared) || !table.Handle.IsWatched)
+                if (!table.Handle.IsWatched)
                 {
                     continue;
                 }
 
-                if (state == EntityState.Modified && changed && !table.IsShared && !AnyModified(entry, map))
+                // TPT/entity splitting: EF writes no UPDATE to a table none of whose columns changed
+                EntityState effective = state == EntityState.Modified && !AnyModified(entry, map) ? EntityState.Unchanged : state;
+                if (effective == EntityState.Unchanged && !table.IsShared)
                 {
-                    continue; // TPT/entity splitting: EF writes no UPDATE to a table none of whose columns changed
+                    continue;
                 }
 
                 PendingRow row;
@@ -58,7 +59,7 @@ internal static class RowCapture
                     rows.Add(row);
                 }
 
-                row.Sources.Add(new RowSource(entry, map, state));
+                row.Sources.Add(new RowSource(entry, map, effective));
                 row.Root ??= map.RootType;
             }
         }
