@@ -25,7 +25,7 @@ internal static partial class CaptureLog
     public static partial void PublishFailed(ILogger logger, string table, Exception exception);
 
     [LoggerMessage(5, LogLevel.Warning,
-        "{ContextType} ran {Source} on a watched model: its row changes are not captured (ExecuteUpdate/ExecuteDelete can be reported with ReportBulkChanges). Logged once per context type.",
+        "{ContextType} ran {Source} on a watched model: its row changes are not captured. Logged once per context type.",
         EventName = "UncapturedWrite")]
     public static partial void UncapturedWrite(ILogger logger, string contextType, string source);
 }

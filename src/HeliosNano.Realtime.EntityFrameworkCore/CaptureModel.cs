@@ -10,7 +10,7 @@ namespace HeliosNano.Realtime.EntityFrameworkCore;
 /// names, and for every entity type which columns of which tables its properties fill (owned types, table splitting,
 /// TPH/TPT/TPC, join tables and shadow properties all come out of <c>GetTableMappings()</c>).
 /// </summary>
-internal sealed class CaptureModel
+internal sealed partial class CaptureModel
 {
     private readonly Dictionary<IEntityType, EntityTableMap[]> _entities = [];
 
@@ -66,26 +66,32 @@ internal sealed class CaptureModel
 
     public EntityTableMap[] For(IEntityType entityType) => _entities.TryGetValue(entityType, out EntityTableMap[]? maps) ? maps : [];
 
-    /// <summary>Finds the table a bulk statement (<c>UPDATE "t" AS …</c>, <c>DELETE FROM [t] …</c>) names first.</summary>
+    /// <summary>
+    /// Finds the table a bulk statement writes: the first name after UPDATE or FROM that is a table of the model
+    /// (<c>UPDATE "orders" AS "o"</c>, <c>UPDATE orders AS o</c>, <c>DELETE FROM [o] FROM [sales].[orders] AS [o]</c>).
+    /// </summary>
     public TableMap? FindTableIn(string sql)
     {
-        TableMap? best = null;
-        int bestAt = int.MaxValue;
-        foreach (TableMap table in Tables)
+        foreach (System.Text.RegularExpressions.Match match in TableReference().Matches(sql))
         {
-            foreach (string quoted in table.QuotedNames)
+            string schema = match.Groups["schema"].Success ? Unquote(match.Groups["schema"].Value) : "";
+            string name = Unquote(match.Groups["name"].Value);
+            foreach (TableMap table in Tables)
             {
-                int at = sql.IndexOf(quoted, StringComparison.Ordinal);
-                if (at >= 0 && at < bestAt)
+                if (string.Equals(table.Name, name, StringComparison.Ordinal) && (schema.Length == 0 || string.Equals(table.Table.Schema ?? table.Schema, schema, StringComparison.Ordinal)))
                 {
-                    bestAt = at;
-                    best = table;
+                    return table;
                 }
             }
         }
 
-        return best;
+        return null;
     }
+
+    private static string Unquote(string identifier) => identifier.Trim('"', '[', ']', '`');
+
+    [System.Text.RegularExpressions.GeneratedRegex("""\b(?:UPDATE|FROM)\s+(?:(?<schema>"[^"]+"|\[[^\]]+\]|`[^`]+`|\w+)\.)?(?<name>"[^"]+"|\[[^\]]+\]|`[^`]+`|\w+)""", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex TableReference();
 }
 
 /// <summary>One table: its notifier handle, its columns in model order and which of them form the primary key.</summary>
@@ -120,7 +126,6 @@ internal sealed class TableMap
         ChangeColumns = [.. Columns.Select(c => new ChangeColumn(c.Name, c.TypeName))];
         Handle.SetColumns(ChangeColumns);
         PublishedColumns = Handle.Columns;
-        QuotedNames = [$"\"{Name}\"", $"[{Name}]", $"`{Name}`"];
     }
 
     public ITable Table { get; }
@@ -151,8 +156,6 @@ internal sealed class TableMap
 
     /// <summary>Gets or sets the column list last set on the handle, to notice when other code replaced it.</summary>
     public IReadOnlyList<ChangeColumn> PublishedColumns { get; set; }
-
-    public string[] QuotedNames { get; }
 
     /// <summary>Sets the handle's columns again if other code (another capture of the same table name) replaced them.</summary>
     public void EnsureColumns()

@@ -71,6 +71,6 @@ public static class RealtimeCaptureDbContextOptionsBuilderExtensions
         ArgumentException.ThrowIfNullOrEmpty(options.Schema, "options.Schema");
         // One interceptor per notifier and option set, reused by every context built with these options (scoped options
         // run this per scope): model maps and the start-up log are made once.
-        return builder.AddInterceptors(CaptureHub.For(notifier).GetInterceptor(options));
+        return builder.AddInterceptors(CaptureHub.For(notifier).GetInterceptor(options).Interceptors);
     }
 }

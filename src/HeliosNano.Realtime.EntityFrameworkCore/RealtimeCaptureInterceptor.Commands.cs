@@ -3,28 +3,38 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace HeliosNano.Realtime.EntityFrameworkCore;
 
-internal sealed partial class RealtimeCaptureInterceptor
+/// <summary>
+/// Added beside the capture only with <see cref="RealtimeCaptureOptions.ReportBulkChanges"/>: a command interceptor makes
+/// EF build event data for every command, a cost nobody should pay for a report they did not ask for.
+/// </summary>
+internal sealed class BulkChangeInterceptor(RealtimeCaptureInterceptor capture) : IDbCommandInterceptor
 {
-    // ---------------------------------------------------------------- commands (IDbCommandInterceptor)
-    // ExecuteUpdate/ExecuteDelete and raw SQL bypass the change tracker. EF tags their commands with a CommandSource, so
-    // the capture can at least say so (once per context type), and, with ReportBulkChanges, report an ExecuteUpdate or
-    // ExecuteDelete that affected rows as one lost change of its table after its commit.
-
     public int NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
     {
-        OnNonQuery(command, eventData, result);
+        capture.OnNonQuery(command, eventData, result);
         return result;
     }
 
     public ValueTask<int> NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
     {
-        OnNonQuery(command, eventData, result);
+        capture.OnNonQuery(command, eventData, result);
         return ValueTask.FromResult(result);
     }
+}
 
-    private void OnNonQuery(DbCommand command, CommandExecutedEventData eventData, int result)
+internal sealed partial class RealtimeCaptureInterceptor
+{
+    // ---------------------------------------------------------------- commands (through BulkChangeInterceptor)
+    // ExecuteUpdate/ExecuteDelete and raw SQL bypass the change tracker. EF tags their commands with a CommandSource (EF 10
+    // tags ExecuteUpdate as BulkUpdate, ExecuteDelete as ExecuteDelete: checked by the tests), so
+    // the capture can at least say so (once per context type), and, with ReportBulkChanges, report an ExecuteUpdate or
+    // ExecuteDelete that affected rows as one lost change of its table after its commit.
+
+    internal void OnNonQuery(DbCommand command, CommandExecutedEventData eventData, int result)
     {
-        CommandSource source = eventData.CommandSource;
+#pragma warning disable CS0618 // EF 10.0.15 still tags ExecuteUpdate commands with the obsolete BulkUpdate
+        CommandSource source = eventData.CommandSource == CommandSource.BulkUpdate ? CommandSource.ExecuteUpdate : eventData.CommandSource;
+#pragma warning restore CS0618
         if (source is not (CommandSource.ExecuteUpdate or CommandSource.ExecuteDelete or CommandSource.ExecuteSqlRaw) || eventData.Context is not { } context)
         {
             return;
@@ -36,7 +46,7 @@ internal sealed partial class RealtimeCaptureInterceptor
             return;
         }
 
-        if (source == CommandSource.ExecuteSqlRaw || !_reportBulkChanges)
+        if (source == CommandSource.ExecuteSqlRaw)
         {
             if (_uncapturedLogged.TryAdd((context.GetType(), source.ToString()), 0))
             {

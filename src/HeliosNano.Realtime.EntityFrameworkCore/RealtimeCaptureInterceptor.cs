@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace HeliosNano.Realtime.EntityFrameworkCore;
 
 /// <summary>
-/// The capture: one interceptor for saves, transactions and commands. It holds no per-context state in fields (that
+/// The capture: one interceptor for saves and transactions (plus <see cref="BulkChangeInterceptor"/> on opt-in). It holds no per-context state in fields (that
 /// lives in weak tables keyed by the context), so one instance serves pooled contexts and factories.
 /// </summary>
 /// <remarks>
@@ -20,13 +20,12 @@ namespace HeliosNano.Realtime.EntityFrameworkCore;
 /// the rows wait for <c>TransactionCommitted</c> (in memory only; EF 10 forbids using the context there); inside an
 /// ambient <c>System.Transactions</c> transaction on a provider that enlists, for its completion.</para>
 /// </remarks>
-internal sealed partial class RealtimeCaptureInterceptor : ISaveChangesInterceptor, IDbTransactionInterceptor, IDbCommandInterceptor
+internal sealed partial class RealtimeCaptureInterceptor : ISaveChangesInterceptor, IDbTransactionInterceptor
 {
     private static readonly ChangeRowWriter<PendingRow> s_writeRow = PendingRow.WriteImage;
 
     private readonly ChangeNotifier _notifier;
     private readonly string _schema;
-    private readonly bool _reportBulkChanges;
     private readonly TimeProvider? _timeProvider;
     private readonly ILogger _logger;
     private readonly ConditionalWeakTable<IModel, CaptureModel> _models = [];
@@ -38,10 +37,13 @@ internal sealed partial class RealtimeCaptureInterceptor : ISaveChangesIntercept
     {
         _notifier = notifier;
         _schema = schema;
-        _reportBulkChanges = reportBulkChanges;
+        Interceptors = reportBulkChanges ? [this, new BulkChangeInterceptor(this)] : [this];
         _timeProvider = timeProvider;
         _logger = logger;
     }
+
+    /// <summary>Gets what <c>AddInterceptors</c> receives.</summary>
+    internal IInterceptor[] Interceptors { get; }
 
     /// <summary>Gets how many saves found a watched table and built rows (for tests and benchmarks: 0 proves nothing was built).</summary>
     internal long SavesCaptured => Interlocked.Read(ref _savesCaptured);
