@@ -120,6 +120,9 @@ internal sealed partial class RealtimeCaptureInterceptor : ISaveChangesIntercept
         return _models.TryAdd(model, created) ? created : _models.TryGetValue(model, out existing) ? existing : created;
     }
 
+    /// <summary>Builds the model map of <paramref name="context"/>, which registers its tables with the notifier.</summary>
+    internal int Register(DbContext context) => GetModel(context).Tables.Length;
+
     private void BeginSave(DbContext? context, bool suppressed)
     {
         if (context is null)

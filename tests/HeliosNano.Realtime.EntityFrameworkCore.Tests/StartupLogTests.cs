@@ -45,6 +45,18 @@ public sealed class StartupLogTests
     }
 
     [Test]
+    public void RegisterHeliosRealtimeTables_MakesTheTablesKnownBeforeTheFirstSave()
+    {
+        using var notifier = new ChangeNotifier();
+        using var db = new TinyDb(new DbContextOptionsBuilder<TinyDb>().UseSqlite("Data Source=:memory:").AddHeliosRealtimeCapture(notifier).Options);
+        Assert.That(notifier.Tables, Is.Empty);
+        Assert.That(db.RegisterHeliosRealtimeTables(), Is.EqualTo(1));
+        ChangeTable tags = notifier.Tables.Single();
+        Assert.That((tags.Schema, tags.Name), Is.EqualTo(("public", "Tags")));
+        Assert.That(tags.Columns.Select(c => (c.Name, c.TypeName)), Is.EquivalentTo(new[] { ("Id", "int4"), ("Label", "text") }));
+    }
+
+    [Test]
     public void AddHeliosRealtimeCapture_WithoutTheNotifier_SaysWhatToCall()
     {
         using ServiceProvider provider = new ServiceCollection().BuildServiceProvider();
