@@ -20,6 +20,8 @@ internal static class SqliteHookGuard
 
     private static IDictionary? s_active;
     private static bool s_resolved;
+    private static bool s_watching;
+    private static readonly Lock s_lock = new();
 
     public static bool IsHooked(DbConnection connection)
     {
@@ -53,15 +55,37 @@ internal static class SqliteHookGuard
             return s_active;
         }
 
-        // Only look when the hook package is already loaded: never load an assembly just to find out.
-        Assembly? assembly = AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == "HeliosNano.Realtime.Sqlite");
-        if (assembly is null)
+        lock (s_lock)
         {
-            return null; // not loaded yet: look again next time
+            if (!s_watching)
+            {
+                // Look once through what is loaded, then only at assemblies loaded later: never load one to find out, and
+                // never walk every assembly's name on a save (that allocated ~40 KB per watched save).
+                s_watching = true;
+                AppDomain.CurrentDomain.AssemblyLoad += static (_, e) =>
+                {
+                    if (IsHookAssembly(e.LoadedAssembly))
+                    {
+                        Resolve(e.LoadedAssembly);
+                    }
+                };
+                if (AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(IsHookAssembly) is { } loaded)
+                {
+                    Resolve(loaded);
+                }
+            }
         }
 
+        return Volatile.Read(ref s_resolved) ? s_active : null;
+    }
+
+    private static bool IsHookAssembly(Assembly assembly) => assembly.GetName().Name == "HeliosNano.Realtime.Sqlite";
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only present when the application uses the hook capture, which keeps its own type.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "A private field of the hook capture; trimmed away, the guard reports no hook.")]
+    private static void Resolve(Assembly assembly)
+    {
         s_active = assembly.GetType(CaptureType)?.GetField("s_active", BindingFlags.NonPublic | BindingFlags.Static)?.GetValue(null) as IDictionary;
         Volatile.Write(ref s_resolved, true);
-        return s_active;
     }
 }

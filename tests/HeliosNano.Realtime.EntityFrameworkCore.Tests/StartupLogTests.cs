@@ -7,9 +7,15 @@ namespace HeliosNano.Realtime.EntityFrameworkCore.Tests;
 /// <summary>The one call through DI, and the start-up notice of what the capture cannot see, logged once.</summary>
 public sealed class StartupLogTests
 {
+    private sealed class Label
+    {
+        public int Id { get; set; }
+        public string Text { get; set; } = "";
+    }
+
     private sealed class TinyDb(DbContextOptions<TinyDb> options) : DbContext(options)
     {
-        public DbSet<Tag> Tags => Set<Tag>();
+        public DbSet<Label> Labels => Set<Label>();
     }
 
     [Test]
@@ -30,7 +36,7 @@ public sealed class StartupLogTests
             using IServiceScope scope = provider.CreateScope();
             TinyDb db = scope.ServiceProvider.GetRequiredService<TinyDb>();
             db.Database.EnsureCreated();
-            db.Tags.Add(new Tag { Label = $"t{i}" });
+            db.Labels.Add(new Label { Text = $"t{i}" });
             db.SaveChanges();
         }
 
@@ -51,9 +57,9 @@ public sealed class StartupLogTests
         using var db = new TinyDb(new DbContextOptionsBuilder<TinyDb>().UseSqlite("Data Source=:memory:").AddHeliosRealtimeCapture(notifier).Options);
         Assert.That(notifier.Tables, Is.Empty);
         Assert.That(db.RegisterHeliosRealtimeTables(), Is.EqualTo(1));
-        ChangeTable tags = notifier.Tables.Single();
-        Assert.That((tags.Schema, tags.Name), Is.EqualTo(("public", "Tags")));
-        Assert.That(tags.Columns.Select(c => (c.Name, c.TypeName)), Is.EquivalentTo(new[] { ("Id", "int4"), ("Label", "text") }));
+        ChangeTable labels = notifier.Tables.Single();
+        Assert.That((labels.Schema, labels.Name), Is.EqualTo(("public", "Labels")));
+        Assert.That(labels.Columns.Select(c => (c.Name, c.TypeName)), Is.EquivalentTo(new[] { ("Id", "int4"), ("Text", "text") }));
     }
 
     [Test]
