@@ -21,9 +21,21 @@ public sealed class ColumnTypeTests(Provider provider) : ProviderTestBase(provid
             : new()
             {
                 // SQLite stores INTEGER/TEXT/REAL/BLOB: the names come from the provider CLR type after conversion
-                ["Id"] = "int4", ["Customer"] = "text", ["Total"] = "numeric", ["Quantity"] = "int4", ["Doubled"] = "int4",
-                ["Paid"] = "bool", ["Status"] = "text", ["CreatedAt"] = "timestamp", ["Ref"] = "uuid", ["Attachment"] = "bytea",
-                ["Weight"] = "float8", ["Version"] = "int4", ["Note"] = "text", ["Shipping_Street"] = "text", ["Shipping_City"] = "text",
+                ["Id"] = "int4",
+                ["Customer"] = "text",
+                ["Total"] = "numeric",
+                ["Quantity"] = "int4",
+                ["Doubled"] = "int4",
+                ["Paid"] = "bool",
+                ["Status"] = "text",
+                ["CreatedAt"] = "timestamp",
+                ["Ref"] = "uuid",
+                ["Attachment"] = "bytea",
+                ["Weight"] = "float8",
+                ["Version"] = "int4",
+                ["Note"] = "text",
+                ["Shipping_Street"] = "text",
+                ["Shipping_City"] = "text",
             };
         Assert.That(actual, Is.EquivalentTo(expected));
     }

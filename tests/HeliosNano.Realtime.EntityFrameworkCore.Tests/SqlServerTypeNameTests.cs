@@ -50,9 +50,23 @@ public sealed class SqlServerTypeNameTests
             Assert.That((table.Schema, table.Name), Is.EqualTo(("sales", "rows")), "an explicit schema is kept");
             Assert.That(table.Columns.ToDictionary(c => c.Name, c => c.TypeName), Is.EquivalentTo(new Dictionary<string, string>
             {
-                ["Id"] = "int4", ["Big"] = "int8", ["Small"] = "int2", ["Tiny"] = "int2", ["Flag"] = "bool", ["Name"] = "text",
-                ["Price"] = "numeric", ["Ratio"] = "float8", ["Single"] = "float4", ["At"] = "timestamp", ["AtOffset"] = "timestamptz",
-                ["Day"] = "date", ["Time"] = "time", ["Key"] = "uuid", ["Blob"] = "bytea", ["RowVersion"] = "bytea", ["Status"] = "text",
+                ["Id"] = "int4",
+                ["Big"] = "int8",
+                ["Small"] = "int2",
+                ["Tiny"] = "int2",
+                ["Flag"] = "bool",
+                ["Name"] = "text",
+                ["Price"] = "numeric",
+                ["Ratio"] = "float8",
+                ["Single"] = "float4",
+                ["At"] = "timestamp",
+                ["AtOffset"] = "timestamptz",
+                ["Day"] = "date",
+                ["Time"] = "time",
+                ["Key"] = "uuid",
+                ["Blob"] = "bytea",
+                ["RowVersion"] = "bytea",
+                ["Status"] = "text",
             }));
         }
     }
