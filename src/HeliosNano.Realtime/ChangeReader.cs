@@ -163,7 +163,7 @@ public sealed partial class ChangeReader : IDisposable
             else
             {
                 next++;
-                if (!filter.Matches(slot.Schema, slot.Table, slot.Kind))
+                if (!filter.Matches(slot.Schema, slot.Table, slot.Kind) && !slot.IsGap)
                 {
                     continue;
                 }
