@@ -80,6 +80,20 @@ public sealed class ChangeEvent
         return marker;
     }
 
+    /// <summary>Gets a value indicating whether this marks a position that never held a change (see <see cref="CreateVoid"/>).</summary>
+    internal bool IsVoid => ReferenceEquals(_table, s_voidTable);
+
+    /// <summary>The table void markers point at; it belongs to no notifier.</summary>
+    private static readonly ChangeTable s_voidTable = new(new WatchRegistry(), "*", "*");
+
+    /// <summary>Returns a marker for a position that never held a change (a sequence jump): readers pass it without counting it.</summary>
+    internal static ChangeEvent CreateVoid(long sequence)
+    {
+        ChangeEvent marker = new(s_voidTable, ChangeKind.Insert, DateTimeOffset.UnixEpoch, [], 0, 0, isLost: true);
+        marker._sequence = sequence;
+        return marker;
+    }
+
     /// <summary>Gets what this change counts against the ring's byte budget: its row images plus a fixed per-change overhead.</summary>
     internal long RetainedBytes => IsLost ? 0 : _rows.Length + PerChangeOverheadBytes;
 

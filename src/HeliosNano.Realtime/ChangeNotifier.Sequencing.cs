@@ -100,6 +100,49 @@ public sealed partial class ChangeNotifier
         return true;
     }
 
+    /// <summary>The latest ranges of positions a sequence jump declared void (never held a change), oldest first; replaced, never mutated.</summary>
+    private (long First, long Last)[] _voidRanges = [];
+
+    /// <summary>How many of the void ranges are remembered: enough for the jumps a lapped reader can pass in one read.</summary>
+    private const int MaxVoidRanges = 16;
+
+    /// <summary>Returns how many positions of <paramref name="first"/>..<paramref name="last"/> lie in a void range.</summary>
+    internal long CountVoid(long first, long last)
+    {
+        long count = 0;
+        foreach ((long voidFirst, long voidLast) in Volatile.Read(ref _voidRanges))
+        {
+            long from = Math.Max(first, voidFirst);
+            long to = Math.Min(last, voidLast);
+            if (to >= from)
+            {
+                count += to - from + 1;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>Publishes void markers for <paramref name="first"/>..<paramref name="last"/>: positions that never held a change.</summary>
+    internal bool PublishVoid(long first, long last)
+    {
+        // Remembered before the tail moves (the compare-exchange below is a full fence): a reader lapped past the
+        // range computes its resume point from the tail, so it also sees the range and does not count it.
+        (long, long)[] ranges = Volatile.Read(ref _voidRanges);
+        Volatile.Write(ref _voidRanges, [.. ranges.Skip(Math.Max(0, ranges.Length - MaxVoidRanges + 1)), (first, last)]);
+        if (!AdvanceTail(first - 1, last))
+        {
+            return false;
+        }
+
+        for (long sequence = Math.Max(first, last - _slots.Length + 1); sequence <= last; sequence++)
+        {
+            PublishToSlot(ChangeEvent.CreateVoid(sequence), sequence);
+        }
+
+        return true;
+    }
+
     /// <summary>Publishes gap markers for <paramref name="first"/>..<paramref name="last"/>; only the newest <see cref="Capacity"/> need a slot.</summary>
     internal bool PublishGap(long first, long last)
     {

@@ -74,6 +74,21 @@ public sealed class SequencedChangeWriter
     }
 
     /// <summary>
+    /// Publishes positions <paramref name="firstSequence"/>..<paramref name="lastSequence"/> as void: positions that never
+    /// held a change (the log's sequence jumped, e.g. at a new epoch). Readers pass them without counting them as missed.
+    /// </summary>
+    /// <param name="firstSequence">The first void position; must be <see cref="LastSequence"/> + 1.</param>
+    /// <param name="lastSequence">The last void position, at least <paramref name="firstSequence"/>.</param>
+    /// <returns><see langword="false"/> when the notifier completed.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The range does not start at the next position, or is empty.</exception>
+    public bool PublishVoid(long firstSequence, long lastSequence)
+    {
+        CheckNext(firstSequence);
+        ArgumentOutOfRangeException.ThrowIfLessThan(lastSequence, firstSequence);
+        return _notifier.PublishVoid(firstSequence, lastSequence);
+    }
+
+    /// <summary>
     /// Tells the notifier that the shared log holds positions up to <paramref name="sequence"/> even if this ring has
     /// not published them yet, so that a client resuming after a position another node already delivered waits for
     /// the next one instead of being given changes again (<see cref="ChangeNotifier.KnownSequence"/>).

@@ -133,6 +133,25 @@ public class SequencedChangeWriterTests
     }
 
     [Test]
+    public void PublishVoid_RangeLongerThanTheRing_PassedWithoutCountingWhileLossesAroundItCount()
+    {
+        using ChangeNotifier notifier = TestRows.CreateNotifier(capacity: 8);
+        SequencedChangeWriter writer = notifier.UseSequencer(new RecordingSequencer());
+        using ChangeReader reader = notifier.Subscribe();
+        ChangeTable orders = notifier.GetTable("public", "orders");
+
+        writer.PublishLost(1, 2);
+        writer.PublishVoid(3, 1_000_000);
+        writer.Publish(1_000_001, orders, ChangeKind.Insert, TestRows.RowWithId(1), [], DateTimeOffset.UnixEpoch);
+        using ChangeReader late = notifier.Subscribe(new ChangeSubscriptionOptions { StartAfterSequence = 10 });
+
+        Assert.That(reader.TryRead(out ChangeEvent? change, out long missed), Is.True);
+        Assert.That((change!.Sequence, missed), Is.EqualTo((1_000_001L, 2L)));
+        Assert.That(late.TryRead(out change, out missed), Is.True);
+        Assert.That((change!.Sequence, missed, late.Missed), Is.EqualTo((1_000_001L, 0L, 0L)));
+    }
+
+    [Test]
     public void Subscribe_ResumingAfterAPositionTheLogHoldsButTheRingNotYet_WaitsInsteadOfRepeating()
     {
         using ChangeNotifier notifier = TestRows.CreateNotifier();
