@@ -26,6 +26,9 @@ internal sealed class RedisBackplaneHealthCheck(RedisChangeBackplane backplane) 
             ["lastSequence"] = backplane.LastSequence,
             ["epoch"] = backplane.Epoch ?? "",
             ["epochChanges"] = backplane.EpochChanges,
+            ["lostPositions"] = backplane.LostPositions,
+            ["appends"] = backplane.Appends,
+            ["reads"] = backplane.Reads,
         };
         HealthCheckResult result = backplane.IsDropping
             ? HealthCheckResult.Unhealthy("The outbox is full: committed changes are dropped and reported to clients as lag.", data: data)

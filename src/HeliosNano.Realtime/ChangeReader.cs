@@ -185,6 +185,16 @@ public sealed partial class ChangeReader : IDisposable
                 }
 
                 skipped = 1; // a change reported lost or evicted by the byte budget: missed, as a lap would be
+                if (slot.IsGap)
+                {
+                    // A lost range is published as consecutive gap markers: count it whole, in one report.
+                    ChangeEvent? following;
+                    while ((following = _notifier.ReadSlot(next)) is not null && following._sequence == next && following.IsGap)
+                    {
+                        next++;
+                        skipped++;
+                    }
+                }
             }
 
             _unreportedMissed += skipped;

@@ -106,6 +106,10 @@ public class SequencedChangeWriterTests
         writer.PublishLost(2, 4);
         writer.Publish(5, orders, ChangeKind.Insert, TestRows.RowWithId(5), [], DateTimeOffset.UnixEpoch);
 
+        var reports = new List<long>();
+        using ChangeReader reported = notifier.Subscribe(new ChangeSubscriptionOptions { StartAfterSequence = 0, OnLagged = (_, n) => reports.Add(n) });
+        Assert.That(TestRows.ReadAvailable(reported).Select(c => c.Sequence), Is.EqualTo(new long[] { 1, 5 }));
+        Assert.That(reports, Is.EqualTo(new long[] { 3 }), "one lost range, one report");
         Assert.That(all.TryRead(out ChangeEvent? first, out long missed) && first.Sequence == 1 && missed == 0, Is.True);
         Assert.That(all.TryRead(out ChangeEvent? fifth, out missed), Is.True);
         Assert.Multiple(() =>
