@@ -1,3 +1,4 @@
+using HeliosNano.Realtime.WebSockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -12,7 +13,8 @@ public static class RedisBackplaneServiceCollectionExtensions
     /// Makes this instance one node of a cluster that shares one order of changes through Redis:
     /// <c>services.AddHeliosRealtime().AddRedisBackplane("localhost:6379")</c>. Registers the
     /// <see cref="RedisChangeBackplane"/> as the notifier's <see cref="IChangeSequencer"/>, a hosted service that runs
-    /// it, and a health check named <c>heliosnano-redis</c>.
+    /// it, a health check named <c>heliosnano-redis</c>, and a topic manager that carries broadcasts to every node
+    /// (at most once, as SignalR's backplane; presence stays per node).
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configuration">The StackExchange.Redis configuration string, e.g. <c>localhost:6379</c>.</param>
@@ -38,6 +40,10 @@ public static class RedisBackplaneServiceCollectionExtensions
             sp.GetService<TimeProvider>()));
         services.TryAddSingleton<IChangeSequencer>(static sp => sp.GetRequiredService<RedisChangeBackplane>());
         services.AddHostedService<RedisBackplaneHostedService>();
+
+        // Broadcasts across nodes: replaces the in-process topic manager whether AddHeliosRealtimeWebSockets came first or not.
+        services.RemoveAll<RealtimeTopicManager>();
+        services.AddSingleton<RealtimeTopicManager>(static sp => new RedisRealtimeTopicManager(sp.GetRequiredService<RedisChangeBackplane>()));
         services.AddHealthChecks().AddCheck<RedisBackplaneHealthCheck>("heliosnano-redis", HealthStatus.Unhealthy, ["heliosnano", "redis"]);
         return services;
     }

@@ -26,6 +26,7 @@ public sealed partial class RedisChangeBackplane
                     Volatile.Write(ref _subscribed, 1);
                 }
 
+                await SubscribePendingAsync().ConfigureAwait(false);
                 if (!caughtUp)
                 {
                     await ReadBackAsync().ConfigureAwait(false);

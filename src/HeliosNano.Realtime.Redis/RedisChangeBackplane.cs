@@ -79,10 +79,52 @@ public sealed partial class RedisChangeBackplane : IChangeSequencer, IAsyncDispo
         _outbox = new RedisOutbox(_options.OutboxCapacity, _options.OutboxMaxBytes, _time);
         _outbox.ItemQueued += () => _queued.Writer.TryWrite(true);
         string prefix = "{" + _options.Prefix + "}";
+        KeyPrefix = prefix;
         _logKey = prefix + ":log";
         _appendKeys = [prefix + ":meta", _logKey, prefix + ":node:" + NodeId];
         _wakeChannel = RedisChannel.Literal(prefix + ":wake");
         _metrics = new RedisBackplaneMetrics(this, meterFactory);
+    }
+
+    /// <summary>Gets the prefix of this backplane's keys and channels, with its hash tag: <c>{prefix}</c>.</summary>
+    internal string KeyPrefix { get; }
+
+    /// <summary>Gets the connection once <see cref="StartAsync"/> made it.</summary>
+    internal ConnectionMultiplexer? Connection => _connection;
+
+    /// <summary>Channels other parts subscribe to through this backplane's connection, and whether the subscription went through.</summary>
+    private readonly List<(RedisChannel Channel, Action<RedisChannel, RedisValue> Handler, bool Done)> _subscriptions = [];
+
+    /// <summary>Subscribes <paramref name="handler"/> to <paramref name="channel"/> as soon as Redis answers (the tail loop retries it); messages are handled in order.</summary>
+    internal void AddSubscription(RedisChannel channel, Action<RedisChannel, RedisValue> handler)
+    {
+        lock (_subscriptions)
+        {
+            _subscriptions.Add((channel, handler, false));
+        }
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    private async Task SubscribePendingAsync()
+    {
+        (RedisChannel Channel, Action<RedisChannel, RedisValue> Handler, bool Done)[] pending;
+        lock (_subscriptions)
+        {
+            pending = [.. _subscriptions.Where(s => !s.Done)];
+        }
+
+        foreach ((RedisChannel channel, Action<RedisChannel, RedisValue> handler, _) in pending)
+        {
+            // A message queue, not a bare handler: its messages are handled one at a time, in the order received.
+            ChannelMessageQueue queue = await _connection!.GetSubscriber().SubscribeAsync(channel).ConfigureAwait(false);
+            queue.OnMessage(message => handler(message.Channel, message.Message));
+            lock (_subscriptions)
+            {
+                int index = _subscriptions.FindIndex(s => s.Channel == channel && s.Handler == handler);
+                _subscriptions[index] = (channel, handler, true);
+            }
+        }
     }
 
     /// <summary>Gets this node's identity in Redis (a new one per process).</summary>

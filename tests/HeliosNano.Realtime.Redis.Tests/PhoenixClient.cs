@@ -11,6 +11,7 @@ internal sealed class PhoenixClient : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<(long Seq, string Customer)> _changes = [];
     private readonly List<long> _missed = [];
+    private readonly List<(string Event, string Payload)> _broadcasts = [];
     private Task _receive = Task.CompletedTask;
 
     public string Node { get; private set; } = "";
@@ -18,17 +19,39 @@ internal sealed class PhoenixClient : IAsyncDisposable
     /// <summary>Gets what ended the receive loop, if it failed.</summary>
     public Exception? Error { get; private set; }
 
-    public static async Task<PhoenixClient> ConnectAsync(SampleNode node, long? lastSeq, CancellationToken cancellationToken)
+    public static Task<PhoenixClient> ConnectAsync(SampleNode node, long? lastSeq, CancellationToken cancellationToken)
+    {
+        string options = lastSeq is long seq ? ",\"postgres_changes_options\":{\"last_seq\":" + seq + "}" : "";
+        return JoinAsync(node, "realtime:orders", "{\"postgres_changes\":[{\"event\":\"*\",\"schema\":\"public\",\"table\":\"orders\"}]" + options + "}", cancellationToken);
+    }
+
+    /// <summary>Joins <paramref name="topic"/> with the given <c>config</c> object.</summary>
+    public static async Task<PhoenixClient> JoinAsync(SampleNode node, string topic, string config, CancellationToken cancellationToken)
     {
         var client = new PhoenixClient { Node = node.Name };
         await client._socket.ConnectAsync(node.WebSocketUri, cancellationToken);
-        string options = lastSeq is long seq ? $$""","postgres_changes_options":{"last_seq":{{seq}}}""" : "";
-        string join = """{"topic":"realtime:orders","event":"phx_join","ref":"1","payload":{"config":{"postgres_changes":[{"event":"*","schema":"public","table":"orders"}]""" + options + "}}}";
+        string join = "{\"topic\":\"" + topic + "\",\"event\":\"phx_join\",\"ref\":\"1\",\"payload\":{\"config\":" + config + "}}";
         var joined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         client._receive = Task.Run(() => client.ReceiveAsync(joined), CancellationToken.None);
         await client._socket.SendAsync(Encoding.UTF8.GetBytes(join), WebSocketMessageType.Text, true, cancellationToken);
         await joined.Task.WaitAsync(cancellationToken);
         return client;
+    }
+
+    /// <summary>Sends one text frame.</summary>
+    public Task SendAsync(string frame, CancellationToken cancellationToken) =>
+        _socket.SendAsync(Encoding.UTF8.GetBytes(frame), WebSocketMessageType.Text, true, cancellationToken);
+
+    /// <summary>Gets the user events of the broadcasts received, with their payloads as JSON text.</summary>
+    public (string Event, string Payload)[] Broadcasts
+    {
+        get
+        {
+            lock (_changes)
+            {
+                return [.. _broadcasts];
+            }
+        }
     }
 
     public (long Seq, string Customer)[] Changes
@@ -146,6 +169,13 @@ internal sealed class PhoenixClient : IAsyncDisposable
             lock (_changes)
             {
                 _changes.Add((payload.GetProperty("seq").GetInt64(), customer));
+            }
+        }
+        else if (type == "broadcast")
+        {
+            lock (_changes)
+            {
+                _broadcasts.Add((payload.GetProperty("event").GetString()!, payload.GetProperty("payload").GetRawText()));
             }
         }
         else if (type == "system" && payload.TryGetProperty("missed", out JsonElement missed))
