@@ -1,7 +1,9 @@
+using HeliosNano.Realtime.Redis;
 using HeliosNano.Realtime.Sample.Pg;
 using HeliosNano.Realtime.Sample.Rest;
 using HeliosNano.Realtime.Sample.Sql;
 using HeliosNano.Realtime.WebSockets;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration.Memory;
@@ -22,6 +24,7 @@ internal static partial class SampleApp
     {
         ["--db"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.Database),
         ["--apikey"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.ApiKey),
+        ["--redis"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.Redis),
         ["--pg-port"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.PgPort),
         ["--no-pg"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.NoPg),
         ["--auth"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.Auth),
@@ -79,6 +82,11 @@ internal static partial class SampleApp
 
         builder.Services.Configure<SampleOptions>(builder.Configuration.GetSection(SampleOptions.SectionName));
         builder.Services.AddHeliosRealtime();
+        builder.Services.AddHealthChecks();
+        if (!string.IsNullOrEmpty(options.Redis))
+        {
+            builder.Services.AddRedisBackplane(options.Redis); // one order of changes across every process on this Redis
+        }
 
         // Phoenix clients heartbeat every 25-30 s, but a tutorial reader typing into wscat does not: give a silent
         // connection 10 minutes (the adapter's default is Phoenix's 60 s) to switch terminals and write some SQL.
@@ -134,6 +142,7 @@ internal static partial class SampleApp
                 }).ToList(),
                 cancellationToken));
         MapRealtime(app);
+        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = SampleHealth.WriteAsync });
 
         // Open the database (and attach change capture) now rather than on the first request.
         SampleDatabase database = app.Services.GetRequiredService<SampleDatabase>();

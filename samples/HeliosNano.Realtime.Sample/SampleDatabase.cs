@@ -66,6 +66,13 @@ internal sealed class SampleDatabase : IDisposable
         };
         _connection = new SqliteConnection(builder.ConnectionString);
         _connection.Open();
+        if (!IsInMemory && !string.IsNullOrEmpty(options.Value.Redis))
+        {
+            // Several processes share the file: readers never block the writer, and a writer waits for the lock briefly.
+            using SqliteCommand pragma = _connection.CreateCommand();
+            pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;";
+            pragma.ExecuteNonQuery();
+        }
 
         // Before any client SQL: no statement may reach a file other than this database (ATTACH, VACUUM INTO, load_extension).
         SqliteSandbox.Apply(_connection);

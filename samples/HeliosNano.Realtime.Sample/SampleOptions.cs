@@ -18,6 +18,13 @@ internal sealed class SampleOptions
     /// </summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>
+    /// Gets or sets the StackExchange.Redis configuration of the scale-out backplane (<c>--redis localhost:6379</c>):
+    /// several sample processes over one database file (<c>--db</c>, opened in WAL mode) then share one order of
+    /// changes, and every client on every process sees every write. <see langword="null"/> (the default) for one process.
+    /// </summary>
+    public string? Redis { get; set; }
+
     /// <summary>The PostgreSQL protocol port used when none is configured: 5432, PostgreSQL's own.</summary>
     public const int DefaultPgPort = 5432;
 

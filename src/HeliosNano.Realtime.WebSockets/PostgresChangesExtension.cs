@@ -279,7 +279,8 @@ internal sealed class PostgresChangesExtension : IDisposable
             old.Dispose();
         }
 
-        channel.StartAfter = Math.Clamp(lastSeen, 0, tail);
+        // With a scale-out backplane another node may already have delivered positions this ring has not published yet.
+        channel.StartAfter = Math.Clamp(lastSeen, 0, Math.Max(tail, _notifier.KnownSequence));
     }
 
     private string? CheckTable(PostgresBinding binding)

@@ -36,6 +36,10 @@ public sealed class ChangeEvent
     {
     }
 
+    /// <summary>A change built by a <see cref="SequencedChangeWriter"/> from another node: it carries the columns it was captured with.</summary>
+    internal ChangeEvent(ChangeTable table, ColumnSet columns, ChangeKind kind, DateTimeOffset commitTimestamp, byte[] rows, int recordLength, int oldRecordLength)
+        : this(table, kind, commitTimestamp, rows, recordLength, oldRecordLength, isLost: false) => _columns = columns;
+
     private ChangeEvent(ChangeTable table, ChangeKind kind, DateTimeOffset commitTimestamp, byte[] rows, int recordLength, int oldRecordLength, bool isLost)
     {
         IsLost = isLost;
@@ -54,6 +58,41 @@ public sealed class ChangeEvent
     /// evicted. Readers never return a marker; a reader whose filter covers it counts it as one missed change.
     /// </summary>
     internal bool IsLost { get; }
+
+    /// <summary>
+    /// Gets a value indicating whether this is a marker for a position whose change is unknown (dropped before it was
+    /// sequenced, trimmed from a shared log, or skipped by an epoch change): every reader counts it as missed, whatever
+    /// its filter, because the change's table is not known.
+    /// </summary>
+    internal bool IsGap => ReferenceEquals(_table, s_gapTable);
+
+    /// <summary>Gets the table handle the change was notified for.</summary>
+    internal ChangeTable TableHandle => _table;
+
+    /// <summary>The table gap markers point at; it belongs to no notifier.</summary>
+    private static readonly ChangeTable s_gapTable = new(new WatchRegistry(), "*", "*");
+
+    /// <summary>Returns a marker for position <paramref name="sequence"/> whose change is unknown (see <see cref="IsGap"/>).</summary>
+    internal static ChangeEvent CreateGap(long sequence)
+    {
+        ChangeEvent marker = new(s_gapTable, ChangeKind.Insert, DateTimeOffset.UnixEpoch, [], 0, 0, isLost: true);
+        marker._sequence = sequence;
+        return marker;
+    }
+
+    /// <summary>Gets a value indicating whether this marks a position that never held a change (see <see cref="CreateVoid"/>).</summary>
+    internal bool IsVoid => ReferenceEquals(_table, s_voidTable);
+
+    /// <summary>The table void markers point at; it belongs to no notifier.</summary>
+    private static readonly ChangeTable s_voidTable = new(new WatchRegistry(), "*", "*");
+
+    /// <summary>Returns a marker for a position that never held a change (a sequence jump): readers pass it without counting it.</summary>
+    internal static ChangeEvent CreateVoid(long sequence)
+    {
+        ChangeEvent marker = new(s_voidTable, ChangeKind.Insert, DateTimeOffset.UnixEpoch, [], 0, 0, isLost: true);
+        marker._sequence = sequence;
+        return marker;
+    }
 
     /// <summary>Gets what this change counts against the ring's byte budget: its row images plus a fixed per-change overhead.</summary>
     internal long RetainedBytes => IsLost ? 0 : _rows.Length + PerChangeOverheadBytes;

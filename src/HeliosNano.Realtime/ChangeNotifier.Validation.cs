@@ -13,6 +13,14 @@ public sealed partial class ChangeNotifier
         }
     }
 
+    /// <summary>The checks a change from the shared log gets before <see cref="SequencedChangeWriter"/> publishes it.</summary>
+    internal void CheckSequencedChange(ChangeTable table, ChangeKind kind, int recordLength, int oldRecordLength)
+    {
+        CheckOwnTable(table);
+        CheckKind(kind);
+        CheckImages(kind, recordLength, oldRecordLength);
+    }
+
     private static void CheckKind(ChangeKind kind)
     {
         if (kind is not (ChangeKind.Insert or ChangeKind.Update or ChangeKind.Delete))

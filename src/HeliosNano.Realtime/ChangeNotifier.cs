@@ -347,7 +347,9 @@ public sealed partial class ChangeNotifier : IDisposable
         // watched and claims a sequence above the start position.
         _registry.Update(filter, null);
         long last = LastSequence;
-        long start = startAfter is long after ? Math.Clamp(after, 0, last) + 1 : last + 1;
+        // With a sequencer, a position another node already delivered may not have reached this ring yet: it is still
+        // a valid resume point (KnownSequence), so the reader waits for it rather than being given it again.
+        long start = startAfter is long after ? Math.Clamp(after, 0, Math.Max(last, KnownSequence)) + 1 : last + 1;
         var reader = new ChangeReader(this, options, filter, start);
         Interlocked.Increment(ref _readerCount);
         try
@@ -450,6 +452,11 @@ public sealed partial class ChangeNotifier : IDisposable
             return 0;
         }
 
+        if (_sequencer is IChangeSequencer sequencer)
+        {
+            return Submit(sequencer, change);
+        }
+
         // Claim: the interlocked increment totally orders concurrent writers; its result is this change's position.
         long sequence = Interlocked.Increment(ref _tail.Value);
         if ((sequence & CompletedBit) != 0)
@@ -459,7 +466,13 @@ public sealed partial class ChangeNotifier : IDisposable
 
         change._sequence = sequence; // plain write: published below by the CAS, a full fence
         BetweenClaimAndPublishForTests?.Invoke(sequence);
+        PublishToSlot(change, sequence);
+        return sequence;
+    }
 
+    /// <summary>Puts a change whose position is already fixed into its slot, wakes waiting readers and accounts for its bytes.</summary>
+    private void PublishToSlot(ChangeEvent change, long sequence)
+    {
         ref ChangeEvent? slot = ref _slots[sequence & _mask];
         ChangeEvent? seen = Volatile.Read(ref slot);
         bool published = false;
@@ -507,8 +520,6 @@ public sealed partial class ChangeNotifier : IDisposable
         {
             _metrics.Published.Add(1);
         }
-
-        return sequence;
     }
 
     /// <summary>

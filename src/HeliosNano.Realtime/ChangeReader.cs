@@ -156,14 +156,19 @@ public sealed partial class ChangeReader : IDisposable
                 // Lapped: a later change owns the slot. Resume at the oldest position that can still be held. The tail is
                 // at least slot._sequence >= next + capacity, so the resume point is always past `next`.
                 long resume = _notifier.LastSequence - _notifier.Capacity + 1;
-                skipped = resume - next;
-                Debug.Assert(skipped > 0);
+                // Positions a sequence jump declared void never held a change: passing them is not a loss.
+                skipped = resume - next - _notifier.CountVoid(next, resume - 1);
+                Debug.Assert(skipped >= 0);
                 next = resume;
+                if (skipped == 0)
+                {
+                    continue;
+                }
             }
             else
             {
                 next++;
-                if (!filter.Matches(slot.Schema, slot.Table, slot.Kind))
+                if ((!filter.Matches(slot.Schema, slot.Table, slot.Kind) && !slot.IsGap) || slot.IsVoid)
                 {
                     continue;
                 }
@@ -180,6 +185,16 @@ public sealed partial class ChangeReader : IDisposable
                 }
 
                 skipped = 1; // a change reported lost or evicted by the byte budget: missed, as a lap would be
+                if (slot.IsGap)
+                {
+                    // A lost range is published as consecutive gap markers: count it whole, in one report.
+                    ChangeEvent? following;
+                    while ((following = _notifier.ReadSlot(next)) is not null && following._sequence == next && following.IsGap)
+                    {
+                        next++;
+                        skipped++;
+                    }
+                }
             }
 
             _unreportedMissed += skipped;

@@ -12,6 +12,8 @@ public static class RealtimeServiceCollectionExtensions
     /// <summary>
     /// Registers the <see cref="ChangeNotifier"/> as a singleton, with its options validated at start-up, its logger and
     /// its metrics on the <c>HeliosNano.Realtime</c> meter. Calling it again only adds <paramref name="configure"/>.
+    /// When an <see cref="IChangeSequencer"/> is registered (a scale-out backplane), it is attached to the notifier
+    /// (<see cref="ChangeNotifier.UseSequencer"/>) as soon as the notifier is created.
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configure">Configures the options; <see langword="null"/> for the defaults (1024 changes).</param>
@@ -28,11 +30,21 @@ public static class RealtimeServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ChangeNotifierOptions>, ChangeNotifierOptionsValidator>());
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(static sp => new ChangeNotifier(
-            sp.GetRequiredService<IOptions<ChangeNotifierOptions>>(),
-            sp.GetService<ILogger<ChangeNotifier>>(),
-            sp.GetService<IMeterFactory>(),
-            sp.GetService<TimeProvider>()));
+        services.TryAddSingleton(static sp =>
+        {
+            var notifier = new ChangeNotifier(
+                sp.GetRequiredService<IOptions<ChangeNotifierOptions>>(),
+                sp.GetService<ILogger<ChangeNotifier>>(),
+                sp.GetService<IMeterFactory>(),
+                sp.GetService<TimeProvider>());
+            // A registered sequencer (a scale-out backplane) numbers the changes from the first one on.
+            if (sp.GetService<IChangeSequencer>() is IChangeSequencer sequencer)
+            {
+                notifier.UseSequencer(sequencer);
+            }
+
+            return notifier;
+        });
         return services;
     }
 }
