@@ -68,6 +68,13 @@ public sealed class RedisBackplaneOptions
     /// </summary>
     public long EpochSequenceGap { get; set; } = DefaultEpochSequenceGap;
 
+    /// <summary>
+    /// Gets or sets how long a node's presence heartbeat key lives in Redis: a node refreshes it (and sweeps) every third
+    /// of this, so the users tracked on a node that died without leaving (<c>kill -9</c>, a lost host) leave on every
+    /// other node within this timeout plus a third. The default is 15 seconds, as Phoenix.Tracker's heartbeat.
+    /// </summary>
+    public TimeSpan PresenceNodeTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Gets or sets how long <c>StopAsync</c> waits for the outbox to drain into Redis. The default is 2 seconds.</summary>
     public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -14,7 +14,8 @@ public static class RedisBackplaneServiceCollectionExtensions
     /// <c>services.AddHeliosRealtime().AddRedisBackplane("localhost:6379")</c>. Registers the
     /// <see cref="RedisChangeBackplane"/> as the notifier's <see cref="IChangeSequencer"/>, a hosted service that runs
     /// it, a health check named <c>heliosnano-redis</c>, and a topic manager that carries broadcasts to every node
-    /// (at most once, as SignalR's backplane; presence stays per node).
+    /// (at most once, as SignalR's backplane) and presence across nodes (Redis holds every node's tracked users; a dead
+    /// node's leave within <see cref="RedisBackplaneOptions.PresenceNodeTimeout"/> and a third).
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configuration">The StackExchange.Redis configuration string, e.g. <c>localhost:6379</c>.</param>
@@ -31,7 +32,7 @@ public static class RedisBackplaneServiceCollectionExtensions
                 o.Configuration = configuration;
                 configure?.Invoke(o);
             })
-            .Validate(o => o.LogLength > 0 && o.OutboxCapacity > 0 && o.OutboxMaxBytes > 0 && o.MaxAppendBatch > 0 && o.ReadBatch > 0 && o.EpochSequenceGap > 0 && o.ProbeInterval > TimeSpan.Zero, "Redis backplane sizes and intervals must be positive.")
+            .Validate(o => o.LogLength > 0 && o.OutboxCapacity > 0 && o.OutboxMaxBytes > 0 && o.MaxAppendBatch > 0 && o.ReadBatch > 0 && o.EpochSequenceGap > 0 && o.ProbeInterval > TimeSpan.Zero && o.PresenceNodeTimeout >= TimeSpan.FromMilliseconds(3), "Redis backplane sizes and intervals must be positive.")
             .ValidateOnStart();
         services.TryAddSingleton(static sp => new RedisChangeBackplane(
             sp.GetRequiredService<IOptions<RedisBackplaneOptions>>(),
@@ -44,6 +45,7 @@ public static class RedisBackplaneServiceCollectionExtensions
         // Broadcasts across nodes: replaces the in-process topic manager whether AddHeliosRealtimeWebSockets came first or not.
         services.RemoveAll<RealtimeTopicManager>();
         services.AddSingleton<RealtimeTopicManager>(static sp => new RedisRealtimeTopicManager(sp.GetRequiredService<RedisChangeBackplane>()));
+        services.TryAddSingleton<IRealtimePresenceReplica>(static sp => ((RedisRealtimeTopicManager)sp.GetRequiredService<RealtimeTopicManager>()).Presence);
         services.AddHealthChecks().AddCheck<RedisBackplaneHealthCheck>("heliosnano-redis", HealthStatus.Unhealthy, ["heliosnano", "redis"]);
         return services;
     }

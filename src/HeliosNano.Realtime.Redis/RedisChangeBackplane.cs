@@ -89,6 +89,9 @@ public sealed partial class RedisChangeBackplane : IChangeSequencer, IAsyncDispo
     /// <summary>Gets the prefix of this backplane's keys and channels, with its hash tag: <c>{prefix}</c>.</summary>
     internal string KeyPrefix { get; }
 
+    /// <summary>Gets the options.</summary>
+    internal RedisBackplaneOptions Options => _options;
+
     /// <summary>Gets the connection once <see cref="StartAsync"/> made it.</summary>
     internal ConnectionMultiplexer? Connection => _connection;
 

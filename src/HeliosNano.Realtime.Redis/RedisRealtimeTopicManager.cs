@@ -11,10 +11,10 @@ namespace HeliosNano.Realtime.Redis;
 /// <remarks>
 /// Like SignalR's Redis backplane, this is at-most-once fan-out: broadcasts sent while Redis is unreachable reach this
 /// node's members only, and messages from different nodes to one topic may interleave differently on different nodes
-/// (each node's own messages keep their order). Presence diffs stay on the node that tracked the user: presence is not
-/// shared across nodes yet.
+/// (each node's own messages keep their order). Presence diffs are not published here: <see cref="RedisPresence"/>
+/// replicates the state they describe.
 /// </remarks>
-internal sealed partial class RedisRealtimeTopicManager : RealtimeTopicManager
+internal sealed partial class RedisRealtimeTopicManager : RealtimeTopicManager, IAsyncDisposable
 {
     private readonly DefaultRealtimeTopicManager _local = new();
     private readonly RedisChangeBackplane _backplane;
@@ -25,7 +25,13 @@ internal sealed partial class RedisRealtimeTopicManager : RealtimeTopicManager
         _backplane = backplane;
         _channel = RedisChannel.Literal(backplane.KeyPrefix + ":broadcast");
         backplane.AddSubscription(_channel, OnMessage);
+        Presence = new RedisPresence(backplane, _local, backplane.Options.PresenceNodeTimeout);
     }
+
+    /// <summary>Gets presence across nodes, which this manager feeds with the local tracker's diffs.</summary>
+    public RedisPresence Presence { get; }
+
+    public ValueTask DisposeAsync() => Presence.DisposeAsync();
 
     public override ValueTask AddAsync(IRealtimeTopicMember member, CancellationToken cancellationToken = default) => _local.AddAsync(member, cancellationToken);
 
@@ -36,7 +42,11 @@ internal sealed partial class RedisRealtimeTopicManager : RealtimeTopicManager
     public override ValueTask SendAsync(RealtimeBroadcastMessage message, IRealtimeTopicMember? except = null, CancellationToken cancellationToken = default)
     {
         ValueTask local = _local.SendAsync(message, except, cancellationToken);
-        if (!message.IsPresenceDiff && _backplane.Connection is ConnectionMultiplexer connection)
+        if (message.IsPresenceDiff)
+        {
+            Presence.OnLocalDiff(message); // called under the tracker's topic lock: Redis gets the diffs in state order
+        }
+        else if (_backplane.Connection is ConnectionMultiplexer connection)
         {
             // Fire and forget: a broadcast never waits for Redis (and is not retried: at most once, like SignalR's).
             _ = connection.GetSubscriber().PublishAsync(_channel, Encode(message), CommandFlags.FireAndForget);

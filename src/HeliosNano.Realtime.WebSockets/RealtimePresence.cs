@@ -2,7 +2,7 @@ namespace HeliosNano.Realtime.WebSockets;
 
 /// <summary>
 /// Reads who is present on a topic from application code: what the clients on this server tracked with
-/// <c>channel.track(…)</c>. Registered by <see cref="RealtimeWebSocketServiceCollectionExtensions.AddHeliosRealtimeWebSockets"/>;
+/// <c>channel.track(…)</c>, and, with a backplane such as <c>AddRedisBackplane</c>, what clients on the other nodes tracked. Registered by <see cref="RealtimeWebSocketServiceCollectionExtensions.AddHeliosRealtimeWebSockets"/>;
 /// inject it.
 /// </summary>
 /// <remarks>

@@ -19,9 +19,17 @@ internal sealed class RealtimePresenceTracker
 {
     private readonly ConcurrentDictionary<string, TopicPresence> _topics = new(StringComparer.Ordinal);
     private readonly RealtimeTopicManager _topicManager;
+    private readonly IRealtimePresenceReplica? _replica;
     private long _nextRef = DateTime.UtcNow.Ticks;
 
-    public RealtimePresenceTracker(RealtimeTopicManager topicManager) => _topicManager = topicManager;
+    /// <summary>Initializes a tracker whose diffs go through <paramref name="topicManager"/>.</summary>
+    /// <param name="topicManager">The topic fan-out; a backplane's also replicates this node's diffs.</param>
+    /// <param name="replica">What other nodes track, added to reads; <see langword="null"/> for this process only.</param>
+    public RealtimePresenceTracker(RealtimeTopicManager topicManager, IRealtimePresenceReplica? replica = null)
+    {
+        _topicManager = topicManager;
+        _replica = replica;
+    }
 
     /// <summary>Gets how many topics have someone present, for tests: emptied topics are dropped.</summary>
     internal int TopicCount => _topics.Count;
@@ -86,25 +94,31 @@ internal sealed class RealtimePresenceTracker
         await sending.ConfigureAwait(false);
     }
 
-    /// <summary>Returns a snapshot of who is present on <paramref name="topic"/> (the wire topic), oldest first.</summary>
-    public IReadOnlyList<RealtimePresenceMeta> GetMembers(string topic)
+    /// <summary>Returns a snapshot of who is present on <paramref name="topic"/> (the wire topic), oldest first: this node's, then other nodes'.</summary>
+    public IReadOnlyList<RealtimePresenceMeta> GetMembers(string topic) =>
+        [.. Snapshot(topic).Select(e => new RealtimePresenceMeta(e.Key, e.Ref, e.Payload))];
+
+    /// <summary>This node's entries (under the topic's lock), then the replica's.</summary>
+    private List<RealtimeRemotePresence> Snapshot(string topic)
     {
-        if (!_topics.TryGetValue(topic, out TopicPresence? presence))
+        var entries = new List<RealtimeRemotePresence>();
+        if (_topics.TryGetValue(topic, out TopicPresence? presence))
         {
-            return [];
-        }
-
-        lock (presence.Gate)
-        {
-            var members = new RealtimePresenceMeta[presence.Entries.Count];
-            int i = 0;
-            foreach (Entry entry in presence.Entries.Values)
+            lock (presence.Gate)
             {
-                members[i++] = new RealtimePresenceMeta(entry.Key, entry.Ref, entry.Payload);
+                foreach (Entry entry in presence.Entries.Values)
+                {
+                    entries.Add(new RealtimeRemotePresence(entry.Key, entry.Ref, entry.PreviousRef, entry.Payload));
+                }
             }
-
-            return members;
         }
+
+        if (_replica is not null)
+        {
+            entries.AddRange(_replica.GetRemote(topic));
+        }
+
+        return entries;
     }
 
     /// <summary>Returns the topic's state as a <c>presence_state</c> payload: <c>{key:{"metas":[…]}}</c>.</summary>
@@ -113,23 +127,17 @@ internal sealed class RealtimePresenceTracker
         var buffer = new ArrayBufferWriter<byte>();
         using var w = new Utf8JsonWriter(buffer);
         w.WriteStartObject();
-        if (_topics.TryGetValue(topic, out TopicPresence? presence))
+        foreach (IGrouping<string, RealtimeRemotePresence> group in Snapshot(topic).GroupBy(e => e.Key, StringComparer.Ordinal))
         {
-            lock (presence.Gate)
+            w.WriteStartObject(group.Key);
+            w.WriteStartArray("metas"u8);
+            foreach (RealtimeRemotePresence entry in group)
             {
-                foreach (IGrouping<string, Entry> group in presence.Entries.Values.GroupBy(e => e.Key, StringComparer.Ordinal))
-                {
-                    w.WriteStartObject(group.Key);
-                    w.WriteStartArray("metas"u8);
-                    foreach (Entry entry in group)
-                    {
-                        WriteMeta(w, entry);
-                    }
-
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }
+                WriteMeta(w, entry.Ref, entry.PreviousRef, entry.Payload);
             }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
         }
 
         w.WriteEndObject();
@@ -166,7 +174,7 @@ internal sealed class RealtimePresenceTracker
             {
                 w.WriteStartObject(entry.Key);
                 w.WriteStartArray("metas"u8);
-                WriteMeta(w, entry);
+                WriteMeta(w, entry.Ref, entry.PreviousRef, entry.Payload);
                 w.WriteEndArray();
                 w.WriteEndObject();
             }
@@ -175,16 +183,17 @@ internal sealed class RealtimePresenceTracker
         }
     }
 
-    private static void WriteMeta(Utf8JsonWriter w, Entry entry)
+    /// <summary>Writes one meta: <c>{"phx_ref":…,"phx_ref_prev":…,…payload}</c>; also used by a backplane for other nodes' diffs.</summary>
+    internal static void WriteMeta(Utf8JsonWriter w, string presenceRef, string? previousRef, byte[] payloadJson)
     {
         w.WriteStartObject();
-        w.WriteString("phx_ref"u8, entry.Ref);
-        if (entry.PreviousRef is not null)
+        w.WriteString("phx_ref"u8, presenceRef);
+        if (previousRef is not null)
         {
-            w.WriteString("phx_ref_prev"u8, entry.PreviousRef);
+            w.WriteString("phx_ref_prev"u8, previousRef);
         }
 
-        using (JsonDocument payload = JsonDocument.Parse(entry.Payload))
+        using (JsonDocument payload = JsonDocument.Parse(payloadJson))
         {
             foreach (JsonProperty property in payload.RootElement.EnumerateObject())
             {

@@ -33,7 +33,7 @@ public static class RealtimeWebSocketServiceCollectionExtensions
 
         // The topic seam: a backplane registers its own RealtimeTopicManager before this call to replace the default.
         services.TryAddSingleton<RealtimeTopicManager, DefaultRealtimeTopicManager>();
-        services.TryAddSingleton(static sp => new RealtimePresenceTracker(sp.GetRequiredService<RealtimeTopicManager>()));
+        services.TryAddSingleton(static sp => new RealtimePresenceTracker(sp.GetRequiredService<RealtimeTopicManager>(), sp.GetService<IRealtimePresenceReplica>()));
         services.TryAddSingleton(static sp => new RealtimeBroadcaster(sp.GetRequiredService<RealtimeTopicManager>()));
         services.TryAddSingleton(static sp => new RealtimePresence(sp.GetRequiredService<RealtimePresenceTracker>()));
         return services;

@@ -12,6 +12,8 @@ internal sealed class PhoenixClient : IAsyncDisposable
     private readonly List<(long Seq, string Customer)> _changes = [];
     private readonly List<long> _missed = [];
     private readonly List<(string Event, string Payload)> _broadcasts = [];
+    private readonly Dictionary<string, (string Key, string Meta)> _presence = new(StringComparer.Ordinal);
+    private int _presenceStates;
     private Task _receive = Task.CompletedTask;
 
     public string Node { get; private set; } = "";
@@ -62,6 +64,58 @@ internal sealed class PhoenixClient : IAsyncDisposable
             {
                 return [.. _changes];
             }
+        }
+    }
+
+    /// <summary>Gets the presence this client holds, as realtime-js would: ref → (key, meta JSON), from its <c>presence_state</c> and the diffs after it.</summary>
+    public IReadOnlyDictionary<string, (string Key, string Meta)> Presence
+    {
+        get
+        {
+            lock (_changes)
+            {
+                return new Dictionary<string, (string Key, string Meta)>(_presence, StringComparer.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>Gets how many <c>presence_state</c> messages arrived.</summary>
+    public int PresenceStates
+    {
+        get
+        {
+            lock (_changes)
+            {
+                return _presenceStates;
+            }
+        }
+    }
+
+    /// <summary>Sends a presence <c>track</c> of <paramref name="metaJson"/> on <paramref name="topic"/>.</summary>
+    public Task TrackAsync(string topic, string metaJson, CancellationToken cancellationToken) =>
+        SendAsync("{\"topic\":\"" + topic + "\",\"event\":\"presence\",\"ref\":\"t\",\"payload\":{\"type\":\"presence\",\"event\":\"track\",\"payload\":" + metaJson + "}}", cancellationToken);
+
+    /// <summary>Sends a presence <c>untrack</c> on <paramref name="topic"/>.</summary>
+    public Task UntrackAsync(string topic, CancellationToken cancellationToken) =>
+        SendAsync("{\"topic\":\"" + topic + "\",\"event\":\"presence\",\"ref\":\"u\",\"payload\":{\"type\":\"presence\",\"event\":\"untrack\"}}", cancellationToken);
+
+    /// <summary>Waits until the client's presence satisfies <paramref name="condition"/>.</summary>
+    public async Task<IReadOnlyDictionary<string, (string Key, string Meta)>> WaitForPresenceAsync(Func<IReadOnlyDictionary<string, (string Key, string Meta)>, bool> condition, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            IReadOnlyDictionary<string, (string Key, string Meta)> presence = Presence;
+            if (PresenceStates > 0 && condition(presence))
+            {
+                return presence;
+            }
+
+            if (_receive.IsCompleted)
+            {
+                throw new InvalidOperationException($"the socket on {Node} closed", Error);
+            }
+
+            await Task.Delay(20, cancellationToken);
         }
     }
 
@@ -178,11 +232,46 @@ internal sealed class PhoenixClient : IAsyncDisposable
                 _broadcasts.Add((payload.GetProperty("event").GetString()!, payload.GetProperty("payload").GetRawText()));
             }
         }
+        else if (type == "presence_state")
+        {
+            lock (_changes)
+            {
+                _presenceStates++;
+                _presence.Clear();
+                AddMetas(payload);
+            }
+        }
+        else if (type == "presence_diff")
+        {
+            lock (_changes)
+            {
+                foreach (JsonProperty key in payload.GetProperty("leaves").EnumerateObject())
+                {
+                    foreach (JsonElement meta in key.Value.GetProperty("metas").EnumerateArray())
+                    {
+                        _presence.Remove(meta.GetProperty("phx_ref").GetString()!);
+                    }
+                }
+
+                AddMetas(payload.GetProperty("joins"));
+            }
+        }
         else if (type == "system" && payload.TryGetProperty("missed", out JsonElement missed))
         {
             lock (_changes)
             {
                 _missed.Add(missed.GetInt64());
+            }
+        }
+    }
+
+    private void AddMetas(JsonElement keys)
+    {
+        foreach (JsonProperty key in keys.EnumerateObject())
+        {
+            foreach (JsonElement meta in key.Value.GetProperty("metas").EnumerateArray())
+            {
+                _presence[meta.GetProperty("phx_ref").GetString()!] = (key.Name, meta.GetRawText());
             }
         }
     }
