@@ -89,6 +89,48 @@ public class RedisPresenceTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task RapidUpdatesFromTwoNodes_EveryOtherNodeEndsWithExactlyTheLastMetaPerUser(CancellationToken cancellationToken)
+    {
+        // Each update is one diff (new join, old leave): a diff applied out of its node's order would leave two metas.
+        string topic = Topic + "-stress";
+        await using PhoenixClient watcher = await JoinAsync(B, topic, "watcher", cancellationToken);
+        PhoenixClient[] users = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => JoinAsync(i % 2 == 0 ? A : C, topic, "u" + i, cancellationToken)));
+        try
+        {
+            await Task.WhenAll(users.Select(async user =>
+            {
+                for (int n = 0; n < 9; n++)
+                {
+                    await user.TrackAsync(topic, "{\"n\":" + n + "}", cancellationToken);
+                }
+            }));
+
+            static bool Final(IReadOnlyDictionary<string, (string Key, string Meta)> p) =>
+                p.Count == 12 && p.Values.All(v => JsonDocument.Parse(v.Meta).RootElement.GetProperty("n").GetInt32() == 8);
+            IReadOnlyDictionary<string, (string Key, string Meta)> onB = await watcher.WaitForPresenceAsync(Final, cancellationToken);
+            await Task.Delay(300, cancellationToken); // nothing more may arrive
+            Assert.That(watcher.Presence.Keys, Is.EquivalentTo(onB.Keys), "no late diff undoes the final state");
+            Assert.That(onB.Values.Select(v => v.Key), Is.EquivalentTo(Enumerable.Range(0, 12).Select(i => "u" + i)));
+
+            // A late joiner on each node gets the same refs in its presence_state.
+            foreach (SampleNode node in _nodes)
+            {
+                await using PhoenixClient late = await JoinAsync(node, topic, "late", cancellationToken);
+                IReadOnlyDictionary<string, (string Key, string Meta)> state = await late.WaitForPresenceAsync(_ => true, cancellationToken);
+                Assert.That(state.Keys, Is.EquivalentTo(onB.Keys), $"presence_state on {node.Name}");
+            }
+        }
+        finally
+        {
+            foreach (PhoenixClient user in users)
+            {
+                await user.DisposeAsync();
+            }
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task SocketDroppedOnA_ItsUserLeavesOnBAndC(CancellationToken cancellationToken)
     {
         string topic = Topic + "-drop";
