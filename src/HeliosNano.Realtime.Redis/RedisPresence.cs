@@ -21,9 +21,9 @@ namespace HeliosNano.Realtime.Redis;
 /// <b>Others' changes.</b> Every script numbers its change and publishes it. One loop applies the published changes
 /// in number order to the view (ignoring its own), and sends only what changes the view (a join of a ref already there
 /// or a leave of a ref not there is dropped) as one diff per topic, under the view's lock. A gap in the numbers (a lost
-/// message, a re-subscription) or a counter that differs from the last applied one at a probe (a lost last message, a
-/// Redis that restarted without its data) makes the loop read the hash and the counter together and send the
-/// difference with its view: it heals by itself.
+/// message, a re-subscription), a change numbered before the previous probe and still not applied (a lost last
+/// message) or a counter below the last applied number (a Redis that restarted without its data) makes the loop read
+/// the hash and the counter together and send the difference with its view: it heals by itself.
 /// </para>
 /// <para>
 /// <b>Dead nodes.</b> Each node sets its heartbeat key (TTL <see cref="RedisBackplaneOptions.PresenceNodeTimeout"/>)
@@ -189,6 +189,7 @@ internal sealed partial class RedisPresence : IRealtimePresenceReplica, IAsyncDi
     /// <summary>Heartbeat, reconcile when needed, sweep dead nodes, probe the counter; every third of the timeout.</summary>
     private async Task MaintainAsync(CancellationToken cancellationToken)
     {
+        long probedTop = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -204,11 +205,17 @@ internal sealed partial class RedisPresence : IRealtimePresenceReplica, IAsyncDi
                     }
 
                     await db.ScriptEvaluateAsync(RedisPresenceScripts.Sweep, _keys[..3], [_alivePrefix, _channel.ToString()]).ConfigureAwait(false);
-                    RedisValue top = await db.StringGetAsync(_counter).ConfigureAwait(false);
-                    if ((top.IsNull ? 0 : (long)top) != Volatile.Read(ref _last))
+                    // Read everything again only when needed: nothing applied yet, a change numbered before the previous
+                    // probe still not applied (lost messages), or a counter below what we applied (Redis lost its data).
+                    RedisValue value = await db.StringGetAsync(_counter).ConfigureAwait(false);
+                    long top = value.IsNull ? 0 : (long)value;
+                    long last = Volatile.Read(ref _last);
+                    if (last < 0 || last < probedTop || top < last)
                     {
                         _inbox.Writer.TryWrite(null); // resync, in order with the published changes
                     }
+
+                    probedTop = top;
                 }
                 else
                 {
