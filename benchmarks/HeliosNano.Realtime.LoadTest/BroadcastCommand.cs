@@ -4,10 +4,10 @@ using System.Text;
 namespace HeliosNano.Realtime.LoadTest;
 
 /// <summary>
-/// <c>broadcast</c>: N clients on one topic, one publisher, every target in the same run (each in a fresh server
-/// process): a flat-out pass (delivered messages per second) and a fixed-rate pass (publish-to-receive latency), with
-/// exact loss and order accounting. Repeats the whole set <c>--rounds</c> times, alternating targets, and writes a
-/// markdown table (every round) and a bar chart (the round with the least noise from other processes).
+/// <c>broadcast</c>: N clients on one topic, one publisher, every target in the same run (each its own server process,
+/// all up at once): a flat-out pass (delivered messages per second) and a fixed-rate pass (publish-to-receive latency),
+/// with exact loss and order accounting. <c>--rounds</c> interleaves the targets' passes, alternating their order, and
+/// the command writes a markdown table (every round) and a bar chart (the round with the least noise from other processes).
 /// </summary>
 /// <remarks>
 /// Targets: <c>helios</c> (the host API, <c>RealtimeBroadcaster.BroadcastAsync</c>), <c>helios-push</c> (one client's
@@ -32,24 +32,52 @@ internal static class BroadcastCommand
         args.EnsureAllUsed();
 
         var rows = new List<BroadcastRow>();
-        for (int round = 1; round <= rounds; round++)
+        foreach (int n in counts)
         {
-            foreach (int n in counts)
+            // Every target's server and clients are up at once, and the rounds interleave their passes (flat out for
+            // each target, then the fixed rate for each), so a burst of noise from other processes hits the targets of
+            // a round alike instead of whichever target happened to run alone in it.
+            var sessions = new List<LoadSession>();
+            try
             {
-                // Alternate the order between rounds, so no target always runs first (or last) in a noisy window.
-                IEnumerable<string> order = round % 2 == 1 ? targets : targets.Reverse();
-                foreach (string target in order)
+                foreach (string target in targets)
                 {
-                    LoadOutput.Line($"=== broadcast round {round}: {target}, {n} connections ===");
-                    await using LoadSession session = await LoadSession.StartAsync(target, noteBytes, cancellationToken, scenario: "broadcast");
+                    LoadOutput.Line($"=== broadcast: {target}, connecting {n} clients ===");
+                    LoadSession session = await LoadSession.StartAsync(target, noteBytes, cancellationToken, scenario: "broadcast");
+                    sessions.Add(session);
                     await session.ConnectAsync(n, concurrency, cancellationToken);
-                    await session.RunPassAsync("warm-up", 0, Math.Clamp(50_000 / n, 20, 500), 30, cancellationToken);
-                    PassResult flat = await session.RunPassAsync("flat out", 0, Math.Clamp(deliveries / n, 100, 1_000_000), seconds, cancellationToken);
-                    PassResult paced = await session.RunPassAsync($"rate {rate:0}/s", rate, (long)(rate * latencySeconds), latencySeconds * 3, cancellationToken);
-                    int open = session.Fleet.Totals().Open;
-                    var row = new BroadcastRow(round, target, n, flat, paced, open);
-                    rows.Add(row);
-                    Console.WriteLine($"round {round}, {target} N={n}: {open:N0} clients still open\n  {flat.Describe()}\n  {paced.Describe()}");
+                    // Long enough for tiered compilation to reach its optimized code (a first run of 50 broadcasts left the
+                    // first round at 2-3x the CPU per message of the later ones).
+                    await session.RunPassAsync("warm-up", 0, Math.Clamp(300_000 / n, 20, 3000), 30, cancellationToken);
+                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                    await session.RunPassAsync("warm-up", 0, Math.Clamp(300_000 / n, 20, 3000), 30, cancellationToken);
+                }
+
+                for (int round = 1; round <= rounds; round++)
+                {
+                    // Alternate the order between rounds, so no target always runs first (or last).
+                    LoadSession[] order = round % 2 == 1 ? [.. sessions] : [.. Enumerable.Reverse(sessions)];
+                    var flat = new Dictionary<LoadSession, PassResult>();
+                    foreach (LoadSession session in order)
+                    {
+                        LoadOutput.Line($"=== broadcast round {round}: {session.Label} flat out, {n} connections ===");
+                        flat[session] = await session.RunPassAsync("flat out", 0, Math.Clamp(deliveries / n, 100, 1_000_000), seconds, cancellationToken);
+                    }
+
+                    foreach (LoadSession session in order)
+                    {
+                        PassResult paced = await session.RunPassAsync($"rate {rate:0}/s", rate, (long)(rate * latencySeconds), latencySeconds * 3, cancellationToken);
+                        int open = session.Fleet.Totals().Open;
+                        rows.Add(new BroadcastRow(round, session.Label, n, flat[session], paced, open));
+                        Console.WriteLine($"round {round}, {session.Label} N={n}: {open:N0} clients still open\n  {flat[session].Describe()}\n  {paced.Describe()}");
+                    }
+                }
+            }
+            finally
+            {
+                foreach (LoadSession session in sessions)
+                {
+                    await session.DisposeAsync();
                 }
             }
         }
