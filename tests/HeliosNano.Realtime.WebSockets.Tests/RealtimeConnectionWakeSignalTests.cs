@@ -93,6 +93,29 @@ public class RealtimeConnectionWakeSignalTests
         }
     }
 
+    // A socket with only broadcast channels does not read the change feed, so the feed ending does not close it: it
+    // keeps receiving broadcasts (a socket with a postgres_changes channel is closed with 1001, see RealtimeConnectionTests).
+    [Test]
+    [CancelAfter(15_000)]
+    public async Task BroadcastOnlyConnection_NotifierCompletes_StaysOpenAndKeepsReceivingBroadcasts(CancellationToken ct)
+    {
+        await using RealtimeServer server = await RealtimeServer.StartAsync();
+        await using TestClient client = await server.ConnectAsync("?vsn=1.0.0", ct);
+        await client.JoinAsync("realtime:room", BroadcastOnly, "1", ct);
+        server.Notifier!.Complete();
+        using JsonDocument payload = JsonDocument.Parse("""{"n":1}""");
+        await server.Services.GetRequiredService<RealtimeBroadcaster>().BroadcastAsync("room", "still", payload.RootElement, ct);
+        Frame frame = await client.ReceiveUntilAsync(f => f.Event == "broadcast", ct);
+        List<Frame> afterHeartbeat = await client.HeartbeatAsync("hb", ct);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(frame.Payload.GetProperty("event").GetString(), Is.EqualTo("still"));
+            Assert.That(afterHeartbeat, Is.Empty, "the heartbeat is answered and nothing else arrived");
+            Assert.That(client.CloseStatus, Is.Null);
+        }
+    }
+
     // Many threads enqueue then signal while one consumer drains and waits: a lost wake-up would leave items in the
     // queue with the consumer waiting for a signal that never comes (the bounded wait then fails the test).
     [Test]
