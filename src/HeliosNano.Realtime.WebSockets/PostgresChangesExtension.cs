@@ -218,6 +218,23 @@ internal sealed class PostgresChangesExtension : IDisposable
     /// <summary>Waits for a change; the common wake-up completes without allocating. <see langword="false"/> when the notifier completed.</summary>
     public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) => _reader.WaitToReadAsync(cancellationToken);
 
+    /// <summary>Gets a value indicating whether any joined channel has a postgres_changes binding (else the ring has nothing for this connection).</summary>
+    public bool HasBindings
+    {
+        get
+        {
+            foreach (RealtimeChannel channel in _channels.InOrder)
+            {
+                if (channel.Bindings.Length > 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>Adds the change frames counted since the last call to the shared counter.</summary>
     public void FlushCounters()
     {

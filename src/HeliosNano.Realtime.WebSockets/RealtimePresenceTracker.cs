@@ -110,10 +110,11 @@ internal sealed class RealtimePresenceTracker
     /// <summary>Returns the topic's state as a <c>presence_state</c> payload: <c>{key:{"metas":[…]}}</c>.</summary>
     public byte[] GetStateJson(string topic)
     {
-        var buffer = new ArrayBufferWriter<byte>();
+        _topics.TryGetValue(topic, out TopicPresence? presence);
+        var buffer = new ArrayBufferWriter<byte>(Math.Max(256, presence?.StateBytesHint ?? 0));
         using var w = new Utf8JsonWriter(buffer);
         w.WriteStartObject();
-        if (_topics.TryGetValue(topic, out TopicPresence? presence))
+        if (presence is not null)
         {
             lock (presence.Gate)
             {
@@ -134,6 +135,12 @@ internal sealed class RealtimePresenceTracker
 
         w.WriteEndObject();
         w.Flush();
+        if (presence is not null)
+        {
+            // The next state of this topic starts with a buffer of about the right size (no doubling copies).
+            presence.StateBytesHint = buffer.WrittenCount + 256;
+        }
+
         return buffer.WrittenSpan.ToArray();
     }
 
@@ -175,18 +182,27 @@ internal sealed class RealtimePresenceTracker
         }
     }
 
-    private static void WriteMeta(Utf8JsonWriter w, Entry entry)
+    private static void WriteMeta(Utf8JsonWriter w, Entry entry) => w.WriteRawValue(entry.Meta, skipInputValidation: true);
+
+    /// <summary>
+    /// A meta as diffs and states carry it: <c>phx_ref</c>, <c>phx_ref_prev</c> when it replaced one, then the tracked
+    /// payload's fields (any <c>phx_ref*</c> of the client's own dropped). Encoded once per track, so a state listing
+    /// N members copies N encoded metas instead of parsing N payloads.
+    /// </summary>
+    private static byte[] EncodeMeta(string @ref, string? previousRef, byte[] payload)
     {
+        var buffer = new ArrayBufferWriter<byte>(payload.Length + 64);
+        using var w = new Utf8JsonWriter(buffer);
         w.WriteStartObject();
-        w.WriteString("phx_ref"u8, entry.Ref);
-        if (entry.PreviousRef is not null)
+        w.WriteString("phx_ref"u8, @ref);
+        if (previousRef is not null)
         {
-            w.WriteString("phx_ref_prev"u8, entry.PreviousRef);
+            w.WriteString("phx_ref_prev"u8, previousRef);
         }
 
-        using (JsonDocument payload = JsonDocument.Parse(entry.Payload))
+        using (JsonDocument document = JsonDocument.Parse(payload))
         {
-            foreach (JsonProperty property in payload.RootElement.EnumerateObject())
+            foreach (JsonProperty property in document.RootElement.EnumerateObject())
             {
                 if (property.Name is not ("phx_ref" or "phx_ref_prev"))
                 {
@@ -196,9 +212,15 @@ internal sealed class RealtimePresenceTracker
         }
 
         w.WriteEndObject();
+        w.Flush();
+        return buffer.WrittenSpan.ToArray();
     }
 
-    private sealed record Entry(RealtimeChannel Channel, string Key, string Ref, string? PreviousRef, byte[] Payload);
+    private sealed record Entry(RealtimeChannel Channel, string Key, string Ref, string? PreviousRef, byte[] Payload)
+    {
+        /// <summary>Gets the encoded meta (<see cref="EncodeMeta"/>), made when the entry is.</summary>
+        public byte[] Meta { get; } = EncodeMeta(Ref, PreviousRef, Payload);
+    }
 
     private sealed class TopicPresence
     {
@@ -209,5 +231,8 @@ internal sealed class RealtimePresenceTracker
 
         /// <summary>Set under <see cref="Gate"/> when the topic emptied and left the registry; a late track retries.</summary>
         public bool Removed;
+
+        /// <summary>About how many bytes the last state of this topic took: the next one's starting buffer size.</summary>
+        public int StateBytesHint;
     }
 }
