@@ -26,7 +26,7 @@ internal sealed class RealtimePresenceTracker
     /// <summary>Tracks <paramref name="payload"/> (a JSON object) for <paramref name="channel"/>; a payload equal to the tracked one changes nothing.</summary>
     public async ValueTask TrackAsync(RealtimeChannel channel, string key, byte[] payload)
     {
-        TopicPresence topic = _topics.GetOrAdd(channel.Topic, static _ => new TopicPresence());
+        TopicPresence topic = _topics.GetOrAdd(channel.NamespaceTopic, static _ => new TopicPresence());
         ValueTask sending;
         lock (topic.Gate)
         {
@@ -44,7 +44,9 @@ internal sealed class RealtimePresenceTracker
 
             topic.Entries.Add(entry);
             // Sent under the lock: the in-memory manager delivers (enqueues) before it returns, so diffs keep state order.
-            sending = _topicManager.SendAsync(RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(entry, old)));
+            RealtimeBroadcastMessage diff = RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(entry, old));
+            diff.IsPrivate = channel.IsPrivate;
+            sending = _topicManager.SendAsync(diff);
         }
 
         await sending.ConfigureAwait(false);
@@ -53,7 +55,7 @@ internal sealed class RealtimePresenceTracker
     /// <summary>Removes what <paramref name="channel"/> tracks, if anything, and sends the leave.</summary>
     public async ValueTask UntrackAsync(RealtimeChannel channel)
     {
-        if (!_topics.TryGetValue(channel.Topic, out TopicPresence? topic))
+        if (!_topics.TryGetValue(channel.NamespaceTopic, out TopicPresence? topic))
         {
             return;
         }
@@ -68,7 +70,9 @@ internal sealed class RealtimePresenceTracker
             }
 
             topic.Entries.Remove(old);
-            sending = _topicManager.SendAsync(RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(null, old)));
+            RealtimeBroadcastMessage diff = RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(null, old));
+            diff.IsPrivate = channel.IsPrivate;
+            sending = _topicManager.SendAsync(diff);
         }
 
         await sending.ConfigureAwait(false);

@@ -1,0 +1,109 @@
+using System.Security.Claims;
+
+namespace HeliosNano.Realtime.WebSockets;
+
+/// <summary>
+/// Who a channel acts as (its token's principal and expiry) and what it was allowed, decided at join and cached until
+/// a new token arrives; also the channel's row-policy groups and its expiry timer.
+/// </summary>
+/// <remarks>The connection loop owns it; the read decisions are also read by topic fan-out on other threads (plain bools, set before the channel is visible).</remarks>
+internal sealed class RealtimeChannelAuth : IDisposable
+{
+    private readonly RowPolicyRegistry? _registry;
+    private readonly bool _bypassRows;
+    private Dictionary<(string Schema, string Table), RowPolicyGroup?>? _groups;
+    private ITimer? _timer;
+    private volatile bool _checkDue;
+
+    public RealtimeChannelAuth(ClaimsPrincipal user, string? token, DateTimeOffset? expires, RowPolicyRegistry? registry)
+    {
+        User = user;
+        Token = token;
+        Expires = expires;
+        _registry = registry is { HasPolicies: true } ? registry : null;
+        _bypassRows = _registry?.Bypasses(user) ?? true;
+    }
+
+    /// <summary>Gets the channel's principal (its token's, or the connection's).</summary>
+    public ClaimsPrincipal User { get; }
+
+    /// <summary>Gets the token the principal came from, to ignore an identical refresh; never logged.</summary>
+    public string? Token { get; }
+
+    /// <summary>Gets the token's expiry; <see langword="null"/> without a token.</summary>
+    public DateTimeOffset? Expires { get; }
+
+    /// <summary>Gets or sets whether broadcasts may be received (private channels).</summary>
+    public bool CanReadBroadcast { get; set; } = true;
+
+    /// <summary>Gets or sets whether presence may be received (private channels).</summary>
+    public bool CanReadPresence { get; set; } = true;
+
+    /// <summary>Gets or sets the cached broadcast write decision; <see langword="null"/> until the first send.</summary>
+    public bool? CanWriteBroadcast { get; set; }
+
+    /// <summary>Gets or sets the cached presence write decision; <see langword="null"/> until the first track.</summary>
+    public bool? CanWritePresence { get; set; }
+
+    /// <summary>Gets whether the expiry timer fired and the connection loop has not checked yet.</summary>
+    public bool CheckDue => _checkDue;
+
+    /// <summary>
+    /// Gets the channel's group for the change's table, or <see langword="null"/> when nothing restricts it (no policy on
+    /// the table, or a bypassing role). Connection loop only.
+    /// </summary>
+    public RowPolicyGroup? GetRowGroup(ChangeEvent change)
+    {
+        if (_bypassRows)
+        {
+            return null;
+        }
+
+        _groups ??= [];
+        (string, string) key = (change.Schema, change.Table);
+        if (!_groups.TryGetValue(key, out RowPolicyGroup? group))
+        {
+            group = _registry!.Acquire(change.Schema, change.Table, User);
+            _groups.Add(key, group);
+        }
+
+        return group;
+    }
+
+    /// <summary>Arms the check at <paramref name="due"/>; <paramref name="onDue"/> runs on a timer thread and must only signal.</summary>
+    public void Schedule(TimeProvider timeProvider, TimeSpan due, Action onDue)
+    {
+        _checkDue = false;
+        if (_timer is null)
+        {
+            _timer = timeProvider.CreateTimer(static state =>
+            {
+                var (auth, callback) = ((RealtimeChannelAuth, Action))state!;
+                auth._checkDue = true;
+                callback();
+            }, (this, onDue), due, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            _timer.Change(due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        _timer = null;
+        if (_groups is not null)
+        {
+            foreach (RowPolicyGroup? group in _groups.Values)
+            {
+                if (group is not null)
+                {
+                    _registry!.Release(group);
+                }
+            }
+
+            _groups = null;
+        }
+    }
+}
