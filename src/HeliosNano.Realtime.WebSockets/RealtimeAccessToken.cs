@@ -15,8 +15,9 @@ namespace HeliosNano.Realtime.WebSockets;
 public static class RealtimeAccessToken
 {
     /// <summary>
-    /// Returns the upgrade request's query token: <c>token</c>, else <c>apikey</c>, or <see langword="null"/> when there is
-    /// none, the request is not a WebSocket handshake, or the value is an <c>sb_…</c> key (not a token).
+    /// Returns the upgrade request's query token: <c>token</c>, else a JWT-shaped <c>apikey</c>, or <see langword="null"/>
+    /// when there is none, the request is not a WebSocket handshake, or the value is a key and no token (<c>sb_…</c>, or
+    /// an <c>apikey</c> that is not JWT-shaped).
     /// </summary>
     /// <param name="request">The request.</param>
     /// <returns>The token, or <see langword="null"/>.</returns>
@@ -32,16 +33,14 @@ public static class RealtimeAccessToken
             return null;
         }
 
-        foreach (string name in (ReadOnlySpan<string>)["token", "apikey"])
+        string? token = GetQueryValue(request, "token");
+        if (RealtimeTokenValidator.IsToken(token))
         {
-            string? value = GetQueryValue(request, name);
-            if (RealtimeTokenValidator.IsToken(value))
-            {
-                return value!.Trim();
-            }
+            return token!.Trim();
         }
 
-        return null;
+        string? apiKey = GetQueryValue(request, "apikey");
+        return RealtimeTokenValidator.IsApiKeyToken(apiKey) ? apiKey!.Trim() : null;
     }
 
     /// <summary>

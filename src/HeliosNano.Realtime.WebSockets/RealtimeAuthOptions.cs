@@ -71,8 +71,11 @@ public sealed class RealtimeAuthOptions
     /// <summary>Gets or sets the policy for tracking presence on a private channel (a denied track is answered with an error). <see langword="null"/> refuses.</summary>
     public string? WritePresencePolicy { get; set; }
 
-    /// <summary>Gets the row-level policies applied to <c>postgres_changes</c>; a table with none is fully visible.</summary>
-    public IList<RealtimeRowPolicy> RowPolicies { get; private set; } = [];
+    /// <summary>
+    /// Gets the row-level policies applied to <c>postgres_changes</c>; a table with none is fully visible. They may change
+    /// while the endpoint runs.
+    /// </summary>
+    public RealtimeRowPolicyCollection RowPolicies { get; private set; } = [];
 
     /// <summary>Gets the <c>role</c> claim values that bypass row policies. The default holds <c>service_role</c>, as Supabase.</summary>
     public ISet<string> BypassRowPolicyRoles { get; private set; } = new HashSet<string>(StringComparer.Ordinal) { "service_role" };
@@ -80,7 +83,7 @@ public sealed class RealtimeAuthOptions
     internal RealtimeAuthOptions Clone()
     {
         var clone = (RealtimeAuthOptions)MemberwiseClone();
-        clone.RowPolicies = [.. RowPolicies];
+        clone.RowPolicies = [.. RowPolicies.Snapshot()];
         clone.BypassRowPolicyRoles = new HashSet<string>(BypassRowPolicyRoles, StringComparer.Ordinal);
         return clone;
     }

@@ -84,7 +84,7 @@ internal sealed class RealtimeAuthServices
         }
 
         string? apiKey = RealtimeAccessToken.GetQueryValue(request, "apikey");
-        return RealtimeTokenValidator.IsToken(apiKey) ? apiKey!.Trim() : null;
+        return RealtimeTokenValidator.IsApiKeyToken(apiKey) ? apiKey!.Trim() : null;
     }
 
     /// <summary>Evaluates one named policy; <see langword="null"/> allows on public channels and refuses on private ones.</summary>

@@ -12,6 +12,7 @@ internal sealed class RealtimeChannelAuth : IDisposable
     private readonly RowPolicyRegistry? _registry;
     private readonly bool _bypassRows;
     private Dictionary<(string Schema, string Table), RowPolicyGroup?>? _groups;
+    private int _groupsVersion;
     private ITimer? _timer;
     private volatile bool _checkDue;
 
@@ -20,7 +21,7 @@ internal sealed class RealtimeChannelAuth : IDisposable
         User = user;
         Token = token;
         Expires = expires;
-        _registry = registry is { HasPolicies: true } ? registry : null;
+        _registry = registry;
         _bypassRows = _registry?.Bypasses(user) ?? true;
     }
 
@@ -54,11 +55,19 @@ internal sealed class RealtimeChannelAuth : IDisposable
     /// </summary>
     public RowPolicyGroup? GetRowGroup(ChangeEvent change)
     {
-        if (_bypassRows)
+        if (_bypassRows || (_groups is null && !_registry!.HasPolicies))
         {
             return null;
         }
 
+        int version = _registry!.Version;
+        if (_groups is not null && _groupsVersion != version)
+        {
+            // The policies changed: drop the groups built on the old ones.
+            ReleaseGroups();
+        }
+
+        _groupsVersion = version;
         _groups ??= [];
         (string, string) key = (change.Schema, change.Table);
         if (!_groups.TryGetValue(key, out RowPolicyGroup? group))
@@ -93,6 +102,11 @@ internal sealed class RealtimeChannelAuth : IDisposable
     {
         _timer?.Dispose();
         _timer = null;
+        ReleaseGroups();
+    }
+
+    private void ReleaseGroups()
+    {
         if (_groups is not null)
         {
             foreach (RowPolicyGroup? group in _groups.Values)

@@ -75,6 +75,13 @@ internal sealed class RealtimeTokenValidator
     /// <summary>Returns whether <paramref name="token"/> is something to validate: not empty, and not an <c>sb_…</c> key (those are not tokens).</summary>
     public static bool IsToken(string? token) => !string.IsNullOrWhiteSpace(token) && !token.AsSpan().Trim().StartsWith("sb_", StringComparison.Ordinal);
 
+    /// <summary>
+    /// Returns whether an <c>apikey</c> value is a token: <see cref="IsToken"/> and JWT-shaped (three dot-separated parts).
+    /// The API key slot may hold a project key that is no JWT (an <c>sb_…</c> key, a plain shared key the host checks
+    /// itself); such a key says nothing about who connects.
+    /// </summary>
+    public static bool IsApiKeyToken(string? value) => IsToken(value) && value!.AsSpan().Count('.') == 2;
+
     /// <summary>Validates <paramref name="token"/> through the scheme, then applies the claim rules.</summary>
     public async ValueTask<RealtimeTokenResult> ValidateAsync(string scheme, string token, CancellationToken cancellationToken)
     {

@@ -15,7 +15,9 @@ namespace HeliosNano.Realtime.WebSockets;
 /// </remarks>
 internal sealed class RowPolicyRegistry
 {
-    private readonly Dictionary<(string Schema, string Table), RowPolicySet> _sets = [];
+    private readonly RealtimeRowPolicyCollection _policies;
+    private Dictionary<(string Schema, string Table), RowPolicySet> _sets = [];
+    private int _setsVersion = -1;
     private readonly Dictionary<string, RowPolicyGroup> _groups = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly HashSet<string> _bypassRoles;
@@ -27,16 +29,16 @@ internal sealed class RowPolicyRegistry
         Logger = logger;
         _evaluationCounter = meter?.CreateCounter<long>("heliosnano.realtime.ws.row_policy.evaluations", "{evaluation}", "Row policy evaluations: one per change, row image and policy group (never per subscriber).");
         _bypassRoles = new HashSet<string>(options.BypassRowPolicyRoles, StringComparer.Ordinal);
-        foreach (IGrouping<(string Schema, string Table), RealtimeRowPolicy> table in options.RowPolicies.GroupBy(p => (p.Schema, p.Table)))
-        {
-            _sets.Add(table.Key, new RowPolicySet(table.Key.Schema, table.Key.Table, [.. table]));
-        }
+        _policies = options.RowPolicies;
     }
+
+    /// <summary>Gets the policies' version; a channel holding groups of another version drops them.</summary>
+    public int Version => _policies.Version;
 
     public ILogger Logger { get; }
 
-    /// <summary>Gets whether any table has a policy; without one no channel ever asks for a group.</summary>
-    public bool HasPolicies => _sets.Count > 0;
+    /// <summary>Gets whether any table has a policy; without one no channel asks for a group.</summary>
+    public bool HasPolicies => _policies.Count > 0;
 
     /// <summary>Gets how many rule evaluations ran (each is one policy set on one row image for one group), for tests and benchmarks.</summary>
     public long Evaluations => Interlocked.Read(ref _evaluations);
@@ -62,9 +64,20 @@ internal sealed class RowPolicyRegistry
     /// </summary>
     public RowPolicyGroup? Acquire(string schema, string table, ClaimsPrincipal user)
     {
-        if (!_sets.TryGetValue((schema, table), out RowPolicySet? set))
+        RowPolicySet? set;
+        lock (_gate)
         {
-            return null;
+            if (_setsVersion != _policies.Version)
+            {
+                (RealtimeRowPolicy[] policies, int version) = _policies.SnapshotWithVersion();
+                _sets = policies.GroupBy(p => (p.Schema, p.Table)).ToDictionary(g => g.Key, g => new RowPolicySet(g.Key.Schema, g.Key.Table, [.. g], version));
+                _setsVersion = version;
+            }
+
+            if (!_sets.TryGetValue((schema, table), out set))
+            {
+                return null;
+            }
         }
 
         var claims = new Dictionary<string, string?>(StringComparer.Ordinal);
@@ -113,13 +126,14 @@ internal sealed class RowPolicyRegistry
 /// <summary>The policies of one table and the union of the claims they read.</summary>
 internal sealed class RowPolicySet
 {
-    public RowPolicySet(string schema, string table, RealtimeRowPolicy[] policies)
+    public RowPolicySet(string schema, string table, RealtimeRowPolicy[] policies, int version)
     {
         Schema = schema;
         Table = table;
         Policies = policies;
         Claims = [.. policies.SelectMany(p => p.Claims).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
-        Id = schema + "\u0000" + table;
+        // The version is part of the id: a group built on replaced policies is never handed out again.
+        Id = version.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\u0000" + schema + "\u0000" + table;
     }
 
     public string Schema { get; }

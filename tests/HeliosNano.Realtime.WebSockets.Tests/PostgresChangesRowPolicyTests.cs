@@ -163,4 +163,26 @@ public sealed class PostgresChangesRowPolicyTests
         server.Notify(ChangeKind.Insert, """{"id":4,"customer":"t2"}""");
         Assert.That((await ReceiveChangesAsync(client, 1, ct))[0].GetProperty("record").GetProperty("id").GetInt32(), Is.EqualTo(4));
     }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task PoliciesAddedWhileRunning_ApplyFromTheNextChange(CancellationToken ct)
+    {
+        FakeTimeProvider clock = JwtTestAuth.NewClock();
+        RealtimeRowPolicyCollection? policies = null;
+        await using RealtimeServer server = await JwtTestAuth.StartAsync(clock, o => policies = o.Auth.RowPolicies);
+        await using TestClient client = await ConnectAsync(server, clock, "t1", ct);
+
+        server.Notify(ChangeKind.Insert, """{"id":1,"customer":"t2"}""");
+        Assert.That((await ReceiveChangesAsync(client, 1, ct))[0].GetProperty("record").GetProperty("id").GetInt32(), Is.EqualTo(1), "no policy yet: visible");
+
+        policies!.Add(s_tenant);
+        server.Notify(ChangeKind.Insert, """{"id":2,"customer":"t2"}""");
+        server.Notify(ChangeKind.Insert, """{"id":3,"customer":"t1"}""");
+        Assert.That((await ReceiveChangesAsync(client, 1, ct))[0].GetProperty("record").GetProperty("id").GetInt32(), Is.EqualTo(3));
+
+        policies.Clear();
+        server.Notify(ChangeKind.Insert, """{"id":4,"customer":"t2"}""");
+        Assert.That((await ReceiveChangesAsync(client, 1, ct))[0].GetProperty("record").GetProperty("id").GetInt32(), Is.EqualTo(4), "policy dropped: visible again");
+    }
 }

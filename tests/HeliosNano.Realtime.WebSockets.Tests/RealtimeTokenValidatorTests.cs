@@ -143,6 +143,12 @@ public sealed class RealtimeTokenValidatorTests
     public void IsToken_SbKeysAndBlanksAreNotTokens(string? value, bool expected) =>
         Assert.That(RealtimeTokenValidator.IsToken(value), Is.EqualTo(expected));
 
+    [TestCase("s3cret-key", false)]
+    [TestCase("sb_publishable_a.b.c", false)]
+    [TestCase("eyJ.x.y", true)]
+    public void IsApiKeyToken_OnlyJwtShapedKeysAreTokens(string value, bool expected) =>
+        Assert.That(RealtimeTokenValidator.IsApiKeyToken(value), Is.EqualTo(expected));
+
     [Test]
     public void ExpiredMessage_CountsWholeSecondsSinceExpiry()
     {
