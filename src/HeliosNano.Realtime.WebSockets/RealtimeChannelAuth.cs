@@ -13,6 +13,12 @@ internal sealed class RealtimeChannelAuth : IDisposable
     private readonly bool _bypassRows;
     private Dictionary<(string Schema, string Table), RowPolicyGroup?>? _groups;
     private int _groupsVersion;
+
+    // The last table asked about and its group: consecutive changes are usually of one table, and ChangeEvent.Schema /
+    // Table are the table handle's own strings, so a reference check replaces the dictionary look-up.
+    private string? _lastSchema;
+    private string? _lastTable;
+    private RowPolicyGroup? _lastGroup;
     private ITimer? _timer;
     private volatile bool _checkDue;
 
@@ -61,6 +67,11 @@ internal sealed class RealtimeChannelAuth : IDisposable
         }
 
         int version = _registry!.Version;
+        if (_groups is not null && _groupsVersion == version && ReferenceEquals(change.Schema, _lastSchema) && ReferenceEquals(change.Table, _lastTable))
+        {
+            return _lastGroup;
+        }
+
         if (_groups is not null && _groupsVersion != version)
         {
             // The policies changed: drop the groups built on the old ones.
@@ -76,6 +87,7 @@ internal sealed class RealtimeChannelAuth : IDisposable
             _groups.Add(key, group);
         }
 
+        (_lastSchema, _lastTable, _lastGroup) = (change.Schema, change.Table, group);
         return group;
     }
 
@@ -118,6 +130,7 @@ internal sealed class RealtimeChannelAuth : IDisposable
             }
 
             _groups = null;
+            (_lastSchema, _lastTable, _lastGroup) = (null, null, null);
         }
     }
 }

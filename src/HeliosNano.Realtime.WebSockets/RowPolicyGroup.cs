@@ -29,7 +29,8 @@ internal enum RowVisibility
 /// <remarks>
 /// The connections of a group read the shared change ring at nearly the same point, so a ring of
 /// <see cref="Slots"/> outcomes is hit by all of them; a connection more than that many changes of this table behind
-/// the first re-evaluates (correct, only slower). The lock is per group, held for one evaluation.
+/// the first re-evaluates (correct, only slower). The first channel to see a change evaluates it under the group's
+/// lock; the others read the outcome without locking.
 /// </remarks>
 internal sealed class RowPolicyGroup
 {
@@ -39,7 +40,11 @@ internal sealed class RowPolicyGroup
     private readonly RowPolicyRegistry _registry;
     private readonly RowPolicySet _set;
     private readonly IReadOnlyDictionary<string, string?> _claims;
-    private readonly Slot[] _slots = new Slot[Slots];
+    /// <summary>Per slot: the change's sequence shifted left by 3, or'ed with its <see cref="RowVisibility"/>.</summary>
+    private readonly long[] _packed = new long[Slots];
+
+    /// <summary>Per slot: the rewritten <c>data</c> JSON of a moved row; written and read under the lock.</summary>
+    private readonly byte[]?[] _data = new byte[Slots][];
     private readonly Lock _gate = new();
 
     public RowPolicyGroup(RowPolicyRegistry registry, RowPolicySet set, IReadOnlyDictionary<string, string?> claims, string key)
@@ -61,18 +66,29 @@ internal sealed class RowPolicyGroup
     /// <summary>Evaluates (or recalls) what <paramref name="change"/> looks like to this group; <paramref name="data"/> is the rewritten <c>data</c> JSON for a moved row.</summary>
     public RowVisibility Evaluate(ChangeEvent change, out ReadOnlyMemory<byte> data)
     {
-        ref Slot slot = ref _slots[change.Sequence & (Slots - 1)];
+        int index = (int)(change.Sequence & (Slots - 1));
+
+        // Lock-free hit: sequence and outcome are one 64-bit word, published after the outcome's data, so the other
+        // channels of the group read it with one volatile load (a move's rewritten data is read under the lock).
+        long packed = Volatile.Read(ref _packed[index]);
+        if (packed >> 3 == change.Sequence && (RowVisibility)(packed & 7) is RowVisibility.Visible or RowVisibility.Hidden or RowVisibility.Failed)
+        {
+            data = default;
+            return (RowVisibility)(packed & 7);
+        }
+
         lock (_gate)
         {
-            if (slot.Sequence != change.Sequence)
+            packed = _packed[index];
+            if (packed >> 3 != change.Sequence)
             {
-                slot.Data = null;
-                slot.Visibility = Compute(change, out slot.Data);
-                slot.Sequence = change.Sequence;
+                RowVisibility visibility = Compute(change, out _data[index]);
+                packed = (change.Sequence << 3) | (long)visibility;
+                Volatile.Write(ref _packed[index], packed);
             }
 
-            data = slot.Data;
-            return slot.Visibility;
+            data = _data[index];
+            return (RowVisibility)(packed & 7);
         }
     }
 
@@ -148,12 +164,5 @@ internal sealed class RowPolicyGroup
         }
 
         return buffer.WrittenSpan.ToArray();
-    }
-
-    private struct Slot
-    {
-        public long Sequence;
-        public RowVisibility Visibility;
-        public byte[]? Data;
     }
 }
