@@ -93,7 +93,9 @@ internal sealed partial class RealtimeConnection : IDisposable
         ILogger logger,
         TimeProvider timeProvider,
         bool arrayFormat,
-        string id)
+        string id,
+        RealtimeAuthServices auth,
+        RealtimeTokenResult identity)
     {
         _socket = socket;
         HttpContext = httpContext;
@@ -114,7 +116,8 @@ internal sealed partial class RealtimeConnection : IDisposable
         _idleTimer = timeProvider.CreateTimer(static state => ((RealtimeConnection)state!).OnIdle(), this, options.IdleTimeout, Timeout.InfiniteTimeSpan);
         _channels = new RealtimeChannelCollection(metrics, topics, presence);
         _postgres = new PostgresChangesExtension(this, _channels, notifier);
-        _dispatcher = new RealtimeProtocolDispatcher(this, _channels, _postgres, new BroadcastExtension(this, topics), new PresenceExtension(this, _channels, presence));
+        _auth = new RealtimeAuthExtension(this, _channels, auth, identity);
+        _dispatcher = new RealtimeProtocolDispatcher(this, _channels, _postgres, new BroadcastExtension(this, topics), new PresenceExtension(this, _channels, presence), _auth);
     }
 
     /// <summary>Gets the connection id used in logs, e.g. <c>ws-1</c>.</summary>
@@ -290,7 +293,7 @@ internal sealed partial class RealtimeConnection : IDisposable
     {
         while (!IsCloseRequested)
         {
-            bool worked = false;
+            bool worked = await RunAuthChecksAsync().ConfigureAwait(false);
             while (_inbound.Reader.TryRead(out InboundItem? item))
             {
                 worked = true;
@@ -362,7 +365,7 @@ internal sealed partial class RealtimeConnection : IDisposable
                 return;
             }
 
-            if (IsCloseRequested || _inbound.Reader.TryPeek(out _) || HasTopicMessages)
+            if (IsCloseRequested || _inbound.Reader.TryPeek(out _) || HasTopicMessages || IsAuthCheckDue)
             {
                 continue;
             }

@@ -32,7 +32,7 @@ internal sealed class RealtimePresenceTracker
         ValueTask sending;
         while (true)
         {
-            TopicPresence topic = _topics.GetOrAdd(channel.Topic, static _ => new TopicPresence());
+            TopicPresence topic = _topics.GetOrAdd(channel.NamespaceTopic, static _ => new TopicPresence());
             lock (topic.Gate)
             {
                 if (topic.Removed)
@@ -49,7 +49,9 @@ internal sealed class RealtimePresenceTracker
                 var entry = new Entry(channel, key, NewRef(), old?.Ref, payload);
                 topic.Entries[channel] = entry;
                 // Sent under the lock: the in-memory manager delivers (enqueues) before it returns, so diffs keep state order.
-                sending = _topicManager.SendAsync(RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(entry, old)));
+                RealtimeBroadcastMessage diff = RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(entry, old));
+                diff.IsPrivate = channel.IsPrivate;
+                sending = _topicManager.SendAsync(diff);
                 break;
             }
         }
@@ -60,7 +62,7 @@ internal sealed class RealtimePresenceTracker
     /// <summary>Removes what <paramref name="channel"/> tracks, if anything, and sends the leave.</summary>
     public async ValueTask UntrackAsync(RealtimeChannel channel)
     {
-        if (!_topics.TryGetValue(channel.Topic, out TopicPresence? topic))
+        if (!_topics.TryGetValue(channel.NamespaceTopic, out TopicPresence? topic))
         {
             return;
         }
@@ -77,10 +79,12 @@ internal sealed class RealtimePresenceTracker
             {
                 // The last member left: drop the topic so a server that sees many short-lived topics holds none of them.
                 topic.Removed = true;
-                _topics.TryRemove(new KeyValuePair<string, TopicPresence>(channel.Topic, topic));
+                _topics.TryRemove(new KeyValuePair<string, TopicPresence>(channel.NamespaceTopic, topic));
             }
 
-            sending = _topicManager.SendAsync(RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(null, old)));
+            RealtimeBroadcastMessage diff = RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(null, old));
+            diff.IsPrivate = channel.IsPrivate;
+            sending = _topicManager.SendAsync(diff);
         }
 
         await sending.ConfigureAwait(false);
