@@ -5,6 +5,7 @@ import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopProcess } from './process.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const sampleDir = join(repo, 'samples', 'HeliosNano.Realtime.Sample', 'bin', process.env.CONFIGURATION ?? 'Debug', 'net10.0');
@@ -31,14 +32,7 @@ export async function startSample(extraArgs = []) {
   return {
     url,
     get output() { return output; },
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopProcess(child),
   };
 }
 
