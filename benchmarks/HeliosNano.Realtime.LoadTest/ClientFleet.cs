@@ -21,12 +21,15 @@ internal sealed class ClientFleet
     public async Task AddAsync(int count, int concurrency, bool stuck, string label, CancellationToken cancellationToken)
     {
         var created = new LoadConnection[count];
+        byte[]? join = !_server.Target.StartsWith("helios", StringComparison.Ordinal) ? null
+            : _server.Scenario == "broadcast" ? BroadcastPayload.JoinFrame
+            : WebSocketLoadConnection.ChangesJoinFrame;
         for (int i = 0; i < count; i++)
         {
             int id = _nextId++;
             created[i] = _server.Target == "signalr"
                 ? new SignalRLoadConnection(id, Latency)
-                : new WebSocketLoadConnection(id, Latency, join: _server.Target == "helios", stuck);
+                : new WebSocketLoadConnection(id, Latency, join, stuck);
         }
 
         int opened = 0;

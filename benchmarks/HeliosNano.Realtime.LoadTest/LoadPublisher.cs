@@ -99,6 +99,7 @@ internal abstract class LoadPublisher
             Gen0Collections = GC.CollectionCount(0),
             Gen2Collections = GC.CollectionCount(2),
             ThreadPoolThreads = ThreadPool.ThreadCount,
+            CpuMicroseconds = (long)Environment.CpuUsage.TotalTime.TotalMicroseconds,
         };
     }
 

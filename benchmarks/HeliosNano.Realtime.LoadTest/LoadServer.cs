@@ -6,8 +6,9 @@ using Microsoft.AspNetCore.Http.Connections;
 namespace HeliosNano.Realtime.LoadTest;
 
 /// <summary>
-/// <c>serve --target helios|signalr|raw --port N</c>: the server under test, in its own process, plus the control
-/// endpoints the tool drives it with (127.0.0.1 only).
+/// <c>serve --target helios|signalr|raw --port N [--scenario changes|broadcast|presence]</c>: the server under test,
+/// in its own process, plus the control endpoints the tool drives it with (127.0.0.1 only). The broadcast and presence
+/// scenarios are set up by <see cref="BroadcastServer"/>.
 /// </summary>
 /// <remarks>
 /// Control: <c>POST /load/start?rate=R&amp;count=C&amp;seconds=S</c> (rate 0 = flat out), <c>POST /load/stop</c>,
@@ -23,6 +24,7 @@ internal static class LoadServer
         int noteBytes = args.GetInt("note-bytes", 64);
         int shutdownSeconds = args.GetInt("shutdown-timeout", 15);
         int parentPid = args.GetInt("parent-pid", 0);
+        string scenario = args.GetString("scenario", "changes");
         args.EnsureAllUsed();
         string note = OrderPayload.MakeNote(noteBytes);
 
@@ -32,8 +34,21 @@ internal static class LoadServer
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(shutdownSeconds));
-        switch (target)
+        switch (scenario)
         {
+            case "changes":
+                break;
+            case "broadcast" or "presence":
+                BroadcastServer.AddServices(builder.Services, scenario, target, note, port);
+                break;
+            default:
+                throw new ArgumentException($"Unknown scenario '{scenario}': use changes, broadcast or presence.");
+        }
+
+        switch (scenario == "changes" ? target : "configured")
+        {
+            case "configured":
+                break;
             case "helios":
                 builder.Services.AddHeliosRealtime();
                 builder.Services.AddSingleton<LoadPublisher>(sp => new HeliosPublisher(sp.GetRequiredService<ChangeNotifier>(), note));
@@ -57,8 +72,11 @@ internal static class LoadServer
 
         WebApplication app = builder.Build();
         LoadPublisher publisher = app.Services.GetRequiredService<LoadPublisher>();
-        switch (target)
+        switch (scenario == "changes" ? target : "configured")
         {
+            case "configured":
+                BroadcastServer.MapEndpoints(app, target);
+                break;
             case "helios":
                 // Long soaks hold idle sockets for minutes: the default 60 s idle timeout expects client heartbeats,
                 // which the load clients do not send (they only listen).

@@ -25,9 +25,9 @@ internal sealed class LoadSession : IAsyncDisposable
 
     public MemoryPoint Idle { get; private set; }
 
-    public static async Task<LoadSession> StartAsync(string target, int noteBytes, CancellationToken cancellationToken)
+    public static async Task<LoadSession> StartAsync(string target, int noteBytes, CancellationToken cancellationToken, string scenario = "changes")
     {
-        ServerProcess server = await ServerProcess.StartAsync(target, noteBytes, cancellationToken);
+        ServerProcess server = await ServerProcess.StartAsync(target, noteBytes, cancellationToken, scenario);
         var session = new LoadSession(server, target);
         session.Baseline = await session.MeasureMemoryAsync(cancellationToken);
         return session;
@@ -133,7 +133,7 @@ internal sealed class LoadSession : IAsyncDisposable
     private const double ClockTicks = 100; // USER_HZ, the unit of /proc/stat
 
     /// <summary>Busy and total CPU ticks of the whole machine (first line of /proc/stat), to show how much others used.</summary>
-    private static (double Busy, double Total) MachineCpu()
+    internal static (double Busy, double Total) MachineCpu()
     {
         string[] f = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
         double total = 0;

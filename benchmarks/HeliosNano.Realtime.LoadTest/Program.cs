@@ -27,6 +27,8 @@ try
         "serve" => await LoadServer.RunAsync(args0),
         "run" => await RunCommand.RunAsync(args0, cancel.Token),
         "bench" => await BenchCommand.RunAsync(args0, cancel.Token),
+        "broadcast" => await BroadcastCommand.RunAsync(args0, cancel.Token),
+        "presence" => await PresenceCommand.RunAsync(args0, cancel.Token),
         "soak" => await Scenarios.SoakAsync(args0, cancel.Token),
         "churn" => await Scenarios.ChurnAsync(args0, cancel.Token),
         "stuck-client" => await Scenarios.StuckClientAsync(args0, cancel.Token),

@@ -10,7 +10,8 @@ namespace HeliosNano.Realtime.LoadTest;
 /// earlier frame (a WebSocket allows one send at a time) gets the frame queued behind it, sent when the pending write
 /// completes; flat out, the publisher keeps that backlog bounded as for HeliosNano.
 /// </summary>
-internal sealed class RawPublisher(string note) : LoadPublisher(note)
+/// <remarks><paramref name="buildFrame"/> makes each frame (default: the changes scenario's order frame).</remarks>
+internal sealed class RawPublisher(string note, Func<long, OrderPayload.Row, byte[]>? buildFrame = null) : LoadPublisher(note)
 {
     /// <summary>Frames per burst when flat out: enough for the transport to coalesce, small next to the throttle window.</summary>
     private const int FlatOutBatch = 16;
@@ -68,7 +69,7 @@ internal sealed class RawPublisher(string note) : LoadPublisher(note)
     protected override ValueTask<long> PublishAsync(OrderPayload.Row row)
     {
         long sequence = ++_sequence;
-        _batch.Add(OrderPayload.BuildFrame(sequence, row, _scratch, _writer));
+        _batch.Add(buildFrame is null ? OrderPayload.BuildFrame(sequence, row, _scratch, _writer) : buildFrame(sequence, row));
 
         // Flat out, frames go out in bursts of FlatOutBatch per socket, written back to back so Kestrel's transport can
         // put several into one send, as it does for the other targets' per-connection loops when they run behind.

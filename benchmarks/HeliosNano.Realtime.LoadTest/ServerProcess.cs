@@ -20,15 +20,19 @@ internal sealed class ServerProcess : IAsyncDisposable
     private readonly List<string> _output = [];
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(string target, int port, Process process)
+    private ServerProcess(string target, string scenario, int port, Process process)
     {
         Target = target;
+        Scenario = scenario;
         Port = port;
         _process = process;
         _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(60) };
     }
 
     public string Target { get; }
+
+    /// <summary>Gets the scenario the server was started for: changes (postgres_changes), broadcast or presence.</summary>
+    public string Scenario { get; }
 
     public int Port { get; }
 
@@ -39,7 +43,7 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>The endpoint clients of this target connect to.</summary>
     public Uri ClientUri => Target switch
     {
-        "helios" => new Uri($"ws://127.0.0.1:{Port}/realtime/v1/websocket"),
+        "helios" or "helios-push" => new Uri($"ws://127.0.0.1:{Port}/realtime/v1/websocket"),
         "signalr" => new Uri($"http://127.0.0.1:{Port}/hub"),
         _ => new Uri($"ws://127.0.0.1:{Port}/ws"),
     };
@@ -63,7 +67,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServerProcess> StartAsync(string target, int noteBytes, CancellationToken cancellationToken)
+    public static async Task<ServerProcess> StartAsync(string target, int noteBytes, CancellationToken cancellationToken, string scenario = "changes")
     {
         int port = FindFreePort();
         string host = Environment.ProcessPath ?? "dotnet";
@@ -80,7 +84,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             psi.ArgumentList.Add(typeof(ServerProcess).Assembly.Location);
         }
 
-        foreach (string a in new[] { "serve", "--target", target, "--port", port.ToString(CultureInfo.InvariantCulture), "--note-bytes", noteBytes.ToString(CultureInfo.InvariantCulture), "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture) })
+        foreach (string a in new[] { "serve", "--target", target, "--port", port.ToString(CultureInfo.InvariantCulture), "--note-bytes", noteBytes.ToString(CultureInfo.InvariantCulture), "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--scenario", scenario })
         {
             psi.ArgumentList.Add(a);
         }
@@ -91,7 +95,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             s_live.Add(process);
         }
 
-        var server = new ServerProcess(target, port, process);
+        var server = new ServerProcess(target, scenario, port, process);
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
         process.BeginOutputReadLine();

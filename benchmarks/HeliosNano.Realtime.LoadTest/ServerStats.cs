@@ -51,4 +51,7 @@ internal sealed record ServerStats
     public int Gen2Collections { get; init; }
 
     public int ThreadPoolThreads { get; init; }
+
+    /// <summary>The server's CPU time so far in microseconds (<see cref="Environment.CpuUsage"/>: finer than /proc's 10 ms ticks).</summary>
+    public long CpuMicroseconds { get; init; }
 }

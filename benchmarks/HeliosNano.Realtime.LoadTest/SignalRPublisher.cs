@@ -9,18 +9,37 @@ namespace HeliosNano.Realtime.LoadTest;
 internal sealed class LoadHub : Hub
 {
     private static int s_connections;
+    private static int s_groupMembers;
 
     public static int Connections => Volatile.Read(ref s_connections);
 
-    public override Task OnConnectedAsync()
+    /// <summary>Gets how many connections were added to the broadcast group (set <see cref="JoinGroup"/> first).</summary>
+    public static int GroupMembers => Volatile.Read(ref s_groupMembers);
+
+    /// <summary>Gets or sets a value indicating whether each connection joins <see cref="BroadcastPayload.Group"/> (broadcast scenario).</summary>
+    public static bool JoinGroup { get; set; }
+
+    public override async Task OnConnectedAsync()
     {
         Interlocked.Increment(ref s_connections);
-        return base.OnConnectedAsync();
+        if (JoinGroup)
+        {
+            await Groups.AddToGroupAsync(Context.ConnectionId, BroadcastPayload.Group);
+            Interlocked.Increment(ref s_groupMembers);
+        }
+
+        await base.OnConnectedAsync();
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         Interlocked.Decrement(ref s_connections);
+        if (JoinGroup)
+        {
+            // SignalR removes a closed connection from its groups itself.
+            Interlocked.Decrement(ref s_groupMembers);
+        }
+
         return base.OnDisconnectedAsync(exception);
     }
 }

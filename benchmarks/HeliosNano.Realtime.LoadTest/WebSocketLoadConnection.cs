@@ -4,12 +4,14 @@ using System.Text;
 namespace HeliosNano.Realtime.LoadTest;
 
 /// <summary>
-/// A bare <see cref="ClientWebSocket"/> client (helios and raw): joins with the tutorial frame (helios), then one
-/// receive loop per connection. A <em>stuck</em> client joins and then never reads again.
+/// A bare <see cref="ClientWebSocket"/> client (helios and raw): sends its join frame (helios: the tutorial frame, or
+/// the broadcast scenario's join), then one receive loop per connection. A <em>stuck</em> client joins and then never
+/// reads again.
 /// </summary>
-internal sealed class WebSocketLoadConnection(int id, LatencyHistogram latency, bool join, bool stuck) : LoadConnection(id, latency)
+internal sealed class WebSocketLoadConnection(int id, LatencyHistogram latency, byte[]? join, bool stuck) : LoadConnection(id, latency)
 {
-    private static readonly byte[] s_join = Encoding.UTF8.GetBytes("{\"event\":\"phx_join\",\"topic\":\"" + OrderPayload.Topic + "\",\"ref\":\"1\",\"payload\":{}}");
+    /// <summary>The tutorial's join of the changes scenario.</summary>
+    public static readonly byte[] ChangesJoinFrame = Encoding.UTF8.GetBytes("{\"event\":\"phx_join\",\"topic\":\"" + OrderPayload.Topic + "\",\"ref\":\"1\",\"payload\":{}}");
 
     private readonly ClientWebSocket _socket = new();
     private readonly CancellationTokenSource _abort = new();
@@ -22,9 +24,9 @@ internal sealed class WebSocketLoadConnection(int id, LatencyHistogram latency, 
         _socket.Options.KeepAliveInterval = TimeSpan.Zero;
         await _socket.ConnectAsync(server, cancellationToken);
         _ = Task.Run(ReceiveLoopAsync, CancellationToken.None);
-        if (join)
+        if (join is not null)
         {
-            await _socket.SendAsync(s_join, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+            await _socket.SendAsync(join, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
         }
         else
         {

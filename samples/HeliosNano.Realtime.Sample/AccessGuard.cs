@@ -14,7 +14,7 @@ namespace HeliosNano.Realtime.Sample;
 /// <para>
 /// With a key, a request must carry it as an <c>apikey</c> (or <c>x-api-key</c>) header, as <c>Authorization: Bearer</c>,
 /// or, on the realtime WebSocket only, as <c>?apikey=</c> (browsers cannot set headers on a WebSocket, so supabase-js
-/// sends the query parameter; <see cref="QueryKeyRedaction"/> keeps it out of the logs); else 401. Without a key the server listens on loopback only, which still leaves the browser as a way in: any web page may
+/// sends the query parameter; <c>AddHeliosRealtimeQueryTokenRedaction</c> keeps it out of the logs); else 401. Without a key the server listens on loopback only, which still leaves the browser as a way in: any web page may
 /// POST to <c>http://localhost:8080/sql</c> or open a WebSocket to it. So without a key a request that carries an
 /// <c>Origin</c> header is refused (403) unless that origin is itself on loopback (the dashboard, a local dev server).
 /// </para>
@@ -23,16 +23,22 @@ internal sealed class AccessGuard
 {
     private static readonly PathString[] s_guarded = ["/sql", "/rest/v1", "/api/tables", "/realtime"];
     private readonly byte[]? _key;
+    private readonly bool _jwtMode;
 
     /// <summary>Initializes a new instance of the <see cref="AccessGuard"/> class.</summary>
     /// <param name="apiKey">The API key; <see langword="null"/> or empty for none.</param>
-    public AccessGuard(string? apiKey)
+    /// <param name="jwtMode">Whether <c>--jwt-secret</c> is set: then a guarded request needs a valid JWT (any role) instead of a loopback origin, and <c>/sql</c> the <c>service_role</c>.</param>
+    public AccessGuard(string? apiKey, bool jwtMode = false)
     {
         _key = string.IsNullOrEmpty(apiKey) ? null : Encoding.UTF8.GetBytes(apiKey);
+        _jwtMode = jwtMode;
     }
 
     /// <summary>Gets whether an API key is required.</summary>
     public bool RequiresKey => _key is not null;
+
+    /// <summary>Gets whether JWT auth is on.</summary>
+    public bool JwtMode => _jwtMode;
 
     /// <summary>Returns whether <paramref name="origin"/> (an <c>Origin</c> header value) is a page served from loopback.</summary>
     public static bool IsLoopbackOrigin(string origin) =>
@@ -78,6 +84,15 @@ internal sealed class AccessGuard
     internal string? Check(HttpRequest request, out int status)
     {
         status = StatusCodes.Status200OK;
+        if (_jwtMode)
+        {
+            string? refusal = CheckJwt(request, out status);
+            if (refusal is not null || _key is null)
+            {
+                return refusal;
+            }
+        }
+
         if (_key is null)
         {
             string? origin = request.Headers.Origin;
@@ -94,7 +109,7 @@ internal sealed class AccessGuard
         // key in the URL would end up in logs, proxies and browser history, so it must come in a header.
         bool queryAllowed = request.Path.StartsWithSegments(SampleApp.RealtimePath);
         if (Matches(request.Headers["apikey"]) || Matches(request.Headers["x-api-key"])
-            || (queryAllowed && Matches(QueryKeyRedaction.GetQueryKey(request.HttpContext))))
+            || (queryAllowed && Matches(HeliosNano.Realtime.WebSockets.RealtimeAccessToken.GetQueryValue(request, "apikey"))))
         {
             return null;
         }
@@ -109,6 +124,27 @@ internal sealed class AccessGuard
         return queryAllowed
             ? "API key is missing or invalid: send it as the 'apikey' header, 'Authorization: Bearer <key>', or '?apikey=<key>'."
             : "API key is missing or invalid: send it as the 'apikey' header or 'Authorization: Bearer <key>' ('?apikey=' is accepted on the realtime WebSocket only).";
+    }
+
+    /// <summary>JWT mode: the authentication middleware must have accepted a token; <c>/sql</c> runs for the service role only.</summary>
+    private static string? CheckJwt(HttpRequest request, out int status)
+    {
+        status = StatusCodes.Status200OK;
+        System.Security.Claims.ClaimsPrincipal user = request.HttpContext.User;
+        if (user.Identity?.IsAuthenticated != true)
+        {
+            // No token, or one JwtBearer refused (the reason is in JwtBearer's own log, never the token).
+            status = StatusCodes.Status401Unauthorized;
+            return "A valid JWT is required: send 'Authorization: Bearer <token>' (or the anon key as 'apikey'; '?apikey=' on the realtime WebSocket).";
+        }
+
+        if (request.Path.StartsWithSegments("/sql") && !Auth.SamplePolicies.IsServiceRole(user))
+        {
+            status = StatusCodes.Status403Forbidden;
+            return "/sql runs for the service_role only: row-level security cannot apply to raw SQL.";
+        }
+
+        return null;
     }
 
     private bool Matches(Microsoft.Extensions.Primitives.StringValues candidates) => candidates.Count == 1 && Matches(candidates[0]);

@@ -1,13 +1,16 @@
 using HeliosNano.Realtime.Redis;
+using HeliosNano.Realtime.Sample.Auth;
 using HeliosNano.Realtime.Sample.Pg;
 using HeliosNano.Realtime.Sample.Rest;
 using HeliosNano.Realtime.Sample.Sql;
 using HeliosNano.Realtime.WebSockets;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Primitives;
 
 namespace HeliosNano.Realtime.Sample;
 
@@ -29,6 +32,8 @@ internal static partial class SampleApp
         ["--no-pg"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.NoPg),
         ["--auth"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.Auth),
         ["--password"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.Password),
+        ["--jwt-secret"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.JwtSecret),
+        ["--jwt-expiry"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.JwtExpiry),
     };
 
     /// <summary>
@@ -54,7 +59,10 @@ internal static partial class SampleApp
             },
         });
         SampleOptions options = builder.Configuration.GetSection(SampleOptions.SectionName).Get<SampleOptions>() ?? new SampleOptions();
-        bool hasKey = !string.IsNullOrEmpty(options.ApiKey);
+        bool jwtMode = !string.IsNullOrEmpty(options.JwtSecret);
+
+        // With JWT auth every data request needs a valid token, so the server may listen beyond loopback as with a key.
+        bool hasKey = !string.IsNullOrEmpty(options.ApiKey) || jwtMode;
 
         List<string> urls = ConfiguredUrls(builder.Configuration);
         if (urls.Count == 0)
@@ -92,7 +100,13 @@ internal static partial class SampleApp
         // connection 10 minutes (the adapter's default is Phoenix's 60 s) to switch terminals and write some SQL.
         builder.Services.AddHeliosRealtimeWebSockets(o => o.IdleTimeout = IdleTimeout);
         builder.Services.AddSingleton<SampleDatabase>();
-        builder.Services.AddSingleton(new AccessGuard(options.ApiKey));
+        builder.Services.AddSingleton(new AccessGuard(options.ApiKey, jwtMode));
+        SamplePolicies? policies = null;
+        if (jwtMode)
+        {
+            policies = new SamplePolicies();
+            AddJwtAuth(builder, options, policies);
+        }
         builder.Services.AddCors();
         if (!options.NoPg)
         {
@@ -101,8 +115,8 @@ internal static partial class SampleApp
             builder.Services.AddHostedService(services => services.GetRequiredService<PgListener>());
         }
 
-        // ?apikey= is moved out of the URL before the hosting layer logs "Request starting …".
-        builder.Services.AddSingleton<IHttpContextFactory, QueryKeyRedaction>();
+        // ?apikey= and ?token= are moved out of the URL before the hosting layer logs "Request starting …".
+        builder.Services.AddHeliosRealtimeQueryTokenRedaction();
 
         WebApplication app = builder.Build();
         AccessGuard guard = app.Services.GetRequiredService<AccessGuard>();
@@ -123,7 +137,18 @@ internal static partial class SampleApp
             .AllowAnyHeader()
             .AllowAnyMethod()
             .WithExposedHeaders("Content-Range", "Preference-Applied"));
+        if (jwtMode)
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
+
         app.Use(guard.InvokeAsync);
+
+        if (jwtMode)
+        {
+            app.MapAuthEndpoints();
+        }
 
         app.MapSqlEndpoint();
         app.MapRestEndpoints();
@@ -141,7 +166,7 @@ internal static partial class SampleApp
                     columns = t.Columns.Select(c => new { name = c.Name, type = c.DeclaredType, primaryKey = c.PrimaryKeyOrdinal > 0 }),
                 }).ToList(),
                 cancellationToken));
-        MapRealtime(app);
+        MapRealtime(app, policies);
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = SampleHealth.WriteAsync });
 
         // Open the database (and attach change capture) now rather than on the first request.
@@ -151,6 +176,25 @@ internal static partial class SampleApp
         app.Lifetime.ApplicationStopping.Register(database.Stop);
         app.Lifetime.ApplicationStarted.Register(() => LogStartup(app, guard));
         return app;
+    }
+
+    /// <summary>Reads <c>--name value</c> or <c>--name=value</c> from the command line.</summary>
+    internal static string? ReadOption(string[] args, string name)
+    {
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i].Equals(name, StringComparison.OrdinalIgnoreCase) && i + 1 < args.Length)
+            {
+                return args[i + 1];
+            }
+
+            if (args[i].StartsWith(name + "=", StringComparison.OrdinalIgnoreCase))
+            {
+                return args[i][(name.Length + 1)..];
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Returns whether an ASP.NET URL (<c>http://host:port</c>, <c>http://*:80</c>, <c>http://+:80</c>) binds to loopback only.</summary>
@@ -234,10 +278,57 @@ internal static partial class SampleApp
 
     // The socket, and Supabase's REST broadcast (what supabase-js `httpSend()` calls, and `send()` before the channel is
     // joined) under /realtime/v1/api: both behind the AccessGuard, which guards every /realtime path.
-    private static void MapRealtime(WebApplication app)
+    private static void MapRealtime(WebApplication app, SamplePolicies? policies)
     {
-        app.MapHeliosRealtime(RealtimePath);
+        app.MapHeliosRealtime(RealtimePath, o =>
+        {
+            if (policies is not null)
+            {
+                // CREATE POLICY on a table fills the endpoint's row policies; on realtime.messages it decides private channels.
+                policies.AttachRealtime(o.Auth.RowPolicies);
+                o.Auth.ReadBroadcastPolicy = SamplePolicies.ReadTopicPolicy;
+                o.Auth.ReadPresencePolicy = SamplePolicies.ReadTopicPolicy;
+                o.Auth.WriteBroadcastPolicy = SamplePolicies.WriteTopicPolicy;
+                o.Auth.WritePresencePolicy = SamplePolicies.WriteTopicPolicy;
+            }
+        });
         app.MapHeliosRealtimeBroadcast();
+    }
+
+    /// <summary>
+    /// JWT mode: JwtBearer with the HS256 secret (tokens from <c>Authorization: Bearer</c>, a JWT <c>apikey</c> header, or
+    /// the WebSocket's <c>?apikey=</c> / <c>?token=</c>), the users' store, and the private-channel policies.
+    /// </summary>
+    private static void AddJwtAuth(WebApplicationBuilder builder, SampleOptions options, SamplePolicies policies)
+    {
+        var jwt = new SampleJwt(options.JwtSecret!, TimeSpan.FromSeconds(Math.Max(1, options.JwtExpiry)), TimeProvider.System);
+        builder.Services.AddSingleton(jwt);
+        builder.Services.AddSingleton(policies);
+        builder.Services.AddSingleton(_ => new UserStore(options.Database));
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
+        {
+            o.MapInboundClaims = false;
+            o.TokenValidationParameters = jwt.ValidationParameters;
+            o.Events = new JwtBearerEvents
+            {
+                OnMessageReceived = context =>
+                {
+                    if (context.Token is null && StringValues.IsNullOrEmpty(context.Request.Headers.Authorization))
+                    {
+                        string? apiKey = context.Request.Headers["apikey"];
+                        context.Token = RealtimeAccessToken.FromQuery(context.Request)
+                            ?? (apiKey is not null && apiKey.Count(c => c == '.') == 2 ? apiKey : null);
+                    }
+
+                    return Task.CompletedTask;
+                },
+            };
+        });
+        builder.Services.AddAuthorization(o =>
+        {
+            o.AddPolicy(SamplePolicies.ReadTopicPolicy, p => p.RequireAssertion(c => c.Resource is RealtimeChannelResource r && policies.AllowsTopic(c.User, r.Topic, write: false)));
+            o.AddPolicy(SamplePolicies.WriteTopicPolicy, p => p.RequireAssertion(c => c.Resource is RealtimeChannelResource r && policies.AllowsTopic(c.User, r.Topic, write: true)));
+        });
     }
 
     private static void LogStartup(WebApplication app, AccessGuard guard)

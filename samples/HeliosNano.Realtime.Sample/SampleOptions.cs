@@ -25,6 +25,16 @@ internal sealed class SampleOptions
     /// </summary>
     public string? Redis { get; set; }
 
+    /// <summary>
+    /// Gets or sets the HS256 secret (<c>--jwt-secret</c>, at least 32 bytes) that switches the server to Supabase-style
+    /// JWT auth: <c>/auth/v1</c> sign-up and sign-in, <c>CREATE POLICY</c> row-level security for REST and realtime, and
+    /// <c>/sql</c> for the <c>service_role</c> only. <see langword="null"/> (the default) for none.
+    /// </summary>
+    public string? JwtSecret { get; set; }
+
+    /// <summary>Gets or sets the lifetime of issued access tokens, in seconds (<c>--jwt-expiry</c>). The default is 3600.</summary>
+    public int JwtExpiry { get; set; } = 3600;
+
     /// <summary>The PostgreSQL protocol port used when none is configured: 5432, PostgreSQL's own.</summary>
     public const int DefaultPgPort = 5432;
 

@@ -38,6 +38,12 @@ internal static class SqlEndpoints
             return;
         }
 
+        // JWT mode: CREATE POLICY / ENABLE ROW LEVEL SECURITY are the sample's own statements (not SQLite's).
+        if (context.RequestServices.GetService<Auth.SamplePolicies>() is { } policies && await TryApplyPoliciesAsync(context, policies, sql))
+        {
+            return;
+        }
+
         var buffer = new ArrayBufferWriter<byte>();
         try
         {
@@ -78,6 +84,43 @@ internal static class SqlEndpoints
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json; charset=utf-8";
         await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+
+    /// <summary>Handles a request made only of policy statements; returns <see langword="false"/> when it holds none (ordinary SQL).</summary>
+    private static async Task<bool> TryApplyPoliciesAsync(HttpContext context, Auth.SamplePolicies policies, string sql)
+    {
+        List<string> statements = SqlScript.Split(sql);
+        var tags = new List<string>();
+        for (int i = 0; i < statements.Count; i++)
+        {
+            string? tag;
+            try
+            {
+                tag = policies.TryApply(statements[i]);
+            }
+            catch (FormatException ex)
+            {
+                await WriteErrorAsync(context, ex.Message, i + 1, statements[i]);
+                return true;
+            }
+
+            if (tag is null)
+            {
+                if (tags.Count > 0)
+                {
+                    await WriteErrorAsync(context, "Send CREATE POLICY and ALTER TABLE … ENABLE ROW LEVEL SECURITY in a request of their own (the policies before this statement were applied).", i + 1, statements[i]);
+                    return true;
+                }
+
+                return false;
+            }
+
+            tags.Add(tag);
+        }
+
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await context.Response.WriteAsJsonAsync(new { results = tags.Select(t => new { command = t }) }, context.RequestAborted);
+        return true;
     }
 
     /// <summary>Gets the SQL of a request body: the text itself, or the <c>query</c> of a JSON object.</summary>

@@ -29,7 +29,7 @@ internal sealed partial class RedisPresence
                 w.WriteStartArray("metas"u8);
                 foreach (Remote entry in key)
                 {
-                    RealtimePresenceTracker.WriteMeta(w, entry.Ref, entry.PreviousRef, entry.Payload);
+                    w.WriteRawValue(entry.Meta, skipInputValidation: true);
                 }
 
                 w.WriteEndArray();
@@ -40,8 +40,8 @@ internal sealed partial class RedisPresence
         }
     }
 
-    /// <summary><c>{"n":node,"t":topic,"k":key,"r":ref,"p":previous ref,"m":payload}</c>; the node first, as the scripts match it.</summary>
-    private string EncodeValue(string topic, string key, string presenceRef, JsonElement meta)
+    /// <summary><c>{"n":node,"t":topic,"k":key,"r":ref,"x":private,"p":previous ref,"m":payload}</c>; the node first, as the scripts match it.</summary>
+    private string EncodeValue(string topic, bool isPrivate, string key, string presenceRef, JsonElement meta)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer))
@@ -51,6 +51,11 @@ internal sealed partial class RedisPresence
             w.WriteString("t"u8, topic);
             w.WriteString("k"u8, key);
             w.WriteString("r"u8, presenceRef);
+            if (isPrivate)
+            {
+                w.WriteBoolean("x"u8, true); // the topic's private namespace
+            }
+
             if (meta.TryGetProperty("phx_ref_prev"u8, out JsonElement previous) && previous.ValueKind == JsonValueKind.String)
             {
                 w.WriteString("p"u8, previous.GetString());
@@ -77,8 +82,16 @@ internal sealed partial class RedisPresence
         value.GetProperty("t"u8).GetString()!,
         value.GetProperty("k"u8).GetString()!,
         value.GetProperty("r"u8).GetString()!,
+        value.TryGetProperty("x"u8, out JsonElement isPrivate) && isPrivate.ValueKind == JsonValueKind.True,
         value.TryGetProperty("p"u8, out JsonElement previous) ? previous.GetString() : null,
         System.Text.Encoding.UTF8.GetBytes(value.GetProperty("m"u8).GetRawText()));
 
-    private sealed record Remote(string Node, string Topic, string Key, string Ref, string? PreviousRef, byte[] Payload);
+    private sealed record Remote(string Node, string Topic, string Key, string Ref, bool IsPrivate, string? PreviousRef, byte[] Payload)
+    {
+        /// <summary>Gets the encoded meta, made once when the entry is.</summary>
+        public byte[] Meta { get; } = RealtimePresenceTracker.EncodeMeta(Ref, PreviousRef, Payload);
+
+        /// <summary>Gets the tracker's key of the topic: as <see cref="RealtimeChannel.NamespaceTopic"/>, a private channel's namespace is separate.</summary>
+        public string ViewKey => IsPrivate ? "\u0001private:" + Topic : Topic;
+    }
 }

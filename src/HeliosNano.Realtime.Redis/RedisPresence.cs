@@ -87,7 +87,7 @@ internal sealed partial class RedisPresence : IRealtimePresenceReplica, IAsyncDi
         lock (_viewGate)
         {
             return _view.TryGetValue(topic, out Dictionary<string, Remote>? entries)
-                ? [.. entries.Values.Select(e => new RealtimeRemotePresence(e.Key, e.Ref, e.PreviousRef, e.Payload))]
+                ? [.. entries.Values.Select(e => new RealtimeRemotePresence(e.Key, e.Ref, e.Payload, e.Meta))]
                 : [];
         }
     }
@@ -106,7 +106,7 @@ internal sealed partial class RedisPresence : IRealtimePresenceReplica, IAsyncDi
                 {
                     string presenceRef = meta.GetProperty("phx_ref"u8).GetString()!;
                     args.Add(presenceRef);
-                    args.Add(EncodeValue(message.Topic, key.Name, presenceRef, meta));
+                    args.Add(EncodeValue(message.Topic, message.IsPrivate, key.Name, presenceRef, meta));
                     joins++;
                 }
             }
@@ -362,14 +362,14 @@ internal sealed partial class RedisPresence : IRealtimePresenceReplica, IAsyncDi
             {
                 if (_byRef.Remove(presenceRef, out Remote? gone))
                 {
-                    Dictionary<string, Remote> topic = _view[gone.Topic];
+                    Dictionary<string, Remote> topic = _view[gone.ViewKey];
                     topic.Remove(presenceRef);
                     if (topic.Count == 0)
                     {
-                        _view.Remove(gone.Topic);
+                        _view.Remove(gone.ViewKey);
                     }
 
-                    DiffOf(diffs, gone.Topic).Leaves.Add(gone);
+                    DiffOf(diffs, gone.ViewKey).Leaves.Add(gone);
                 }
             }
 
@@ -377,19 +377,22 @@ internal sealed partial class RedisPresence : IRealtimePresenceReplica, IAsyncDi
             {
                 if (_byRef.TryAdd(join.Ref, join))
                 {
-                    if (!_view.TryGetValue(join.Topic, out Dictionary<string, Remote>? topic))
+                    if (!_view.TryGetValue(join.ViewKey, out Dictionary<string, Remote>? topic))
                     {
-                        _view[join.Topic] = topic = new Dictionary<string, Remote>(StringComparer.Ordinal);
+                        _view[join.ViewKey] = topic = new Dictionary<string, Remote>(StringComparer.Ordinal);
                     }
 
                     topic[join.Ref] = join;
-                    DiffOf(diffs, join.Topic).Joins.Add(join);
+                    DiffOf(diffs, join.ViewKey).Joins.Add(join);
                 }
             }
 
-            foreach ((string topic, (List<Remote> joined, List<Remote> left)) in diffs)
+            foreach ((List<Remote> joined, List<Remote> left) in diffs.Values)
             {
-                ValueTask sent = _local.SendAsync(RealtimeBroadcastMessage.FromPresenceDiff(topic, WriteDiff(joined, left)));
+                Remote any = joined.Count > 0 ? joined[0] : left[0];
+                RealtimeBroadcastMessage diff = RealtimeBroadcastMessage.FromPresenceDiff(any.Topic, WriteDiff(joined, left));
+                diff.IsPrivate = any.IsPrivate; // reaches only the channels of that namespace, as on the tracking node
+                ValueTask sent = _local.SendAsync(diff);
                 if (!sent.IsCompletedSuccessfully)
                 {
                     sent.AsTask().GetAwaiter().GetResult(); // the in-process fan-out only enqueues: never reached

@@ -76,6 +76,7 @@ internal sealed partial class RedisRealtimeTopicManager : RealtimeTopicManager, 
                 2 => RealtimeBroadcastMessage.FromTextPush(topic, root.GetProperty("p")),
                 _ => RealtimeBroadcastMessage.FromJson(topic, userEvent, System.Text.Encoding.UTF8.GetBytes(root.GetProperty("p").GetRawText())),
             };
+            message.IsPrivate = root.TryGetProperty("x"u8, out JsonElement isPrivate) && isPrivate.ValueKind == JsonValueKind.True;
             ValueTask sent = _local.SendAsync(message);
             if (!sent.IsCompletedSuccessfully)
             {
@@ -88,7 +89,7 @@ internal sealed partial class RedisRealtimeTopicManager : RealtimeTopicManager, 
         }
     }
 
-    /// <summary><c>{"n":node,"t":topic,"e":event,"k":0 json|1 binary|2 text push,"p":payload}</c>.</summary>
+    /// <summary><c>{"n":node,"t":topic,"e":event,"x":private,"k":0 json|1 binary|2 text push,"p":payload}</c>.</summary>
     private byte[] Encode(RealtimeBroadcastMessage message)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 + message.Payload.Length);
@@ -98,6 +99,11 @@ internal sealed partial class RedisRealtimeTopicManager : RealtimeTopicManager, 
             writer.WriteString("n"u8, _backplane.NodeId);
             writer.WriteString("t"u8, message.Topic);
             writer.WriteString("e"u8, message.Event);
+            if (message.IsPrivate)
+            {
+                writer.WriteBoolean("x"u8, true); // the topic's private namespace: only private channels may receive it
+            }
+
             if (message.IsBinary)
             {
                 writer.WriteNumber("k"u8, 1);

@@ -78,6 +78,7 @@ internal sealed class BroadcastExtension
 
     private async ValueTask PublishAsync(RealtimeChannel channel, RealtimeBroadcastMessage message, string? @ref)
     {
+        message.IsPrivate = channel.IsPrivate;
         await _topics.SendAsync(message, except: channel.BroadcastSelf ? null : channel).ConfigureAwait(false);
         await ReplyAsync(channel, @ref, error: null).ConfigureAwait(false);
     }

@@ -11,9 +11,9 @@ namespace HeliosNano.Realtime.WebSockets;
 /// </remarks>
 internal interface IRealtimePresenceReplica
 {
-    /// <summary>Returns the metas other nodes track on <paramref name="topic"/> (the wire topic), oldest first.</summary>
+    /// <summary>Returns the metas other nodes track on <paramref name="topic"/> (the tracker's topic key: the wire topic, or its private namespace key), oldest first.</summary>
     IReadOnlyList<RealtimeRemotePresence> GetRemote(string topic);
 }
 
-/// <summary>One meta tracked on another node: its key, <c>phx_ref</c>, <c>phx_ref_prev</c> (after an update) and tracked payload (a JSON object).</summary>
-internal sealed record RealtimeRemotePresence(string Key, string Ref, string? PreviousRef, byte[] Payload);
+/// <summary>One meta tracked on another node: its key, <c>phx_ref</c>, tracked payload (a JSON object) and encoded meta (<see cref="RealtimePresenceTracker.EncodeMeta"/>).</summary>
+internal sealed record RealtimeRemotePresence(string Key, string Ref, byte[] Payload, byte[] Meta);

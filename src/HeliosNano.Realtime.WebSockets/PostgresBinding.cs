@@ -42,9 +42,12 @@ internal sealed class PostgresBinding
     public TableFilter ToTableFilter() => new(Schema, Table, Kinds);
 
     /// <summary>Returns whether <paramref name="change"/> matches the table, kind and row filter (DELETE is matched against the old row).</summary>
-    public bool Matches(ChangeEvent change)
+    public bool Matches(ChangeEvent change) => Matches(change, change.Kind);
+
+    /// <summary>Returns whether <paramref name="change"/> matches as if it were of kind <paramref name="kind"/> (a row policy turns an UPDATE that crosses its boundary into an INSERT or DELETE).</summary>
+    public bool Matches(ChangeEvent change, ChangeKind kind)
     {
-        if (((int)Kinds & (int)change.Kind) == 0
+        if (((int)Kinds & (int)kind) == 0
             || (Schema != TableFilter.Wildcard && !string.Equals(Schema, change.Schema, StringComparison.Ordinal))
             || (Table != TableFilter.Wildcard && !string.Equals(Table, change.Table, StringComparison.Ordinal)))
         {
@@ -56,7 +59,7 @@ internal sealed class PostgresBinding
             return true;
         }
 
-        ReadOnlyMemory<byte> row = change.Kind == ChangeKind.Delete ? change.OldRecord : change.Record;
+        ReadOnlyMemory<byte> row = kind == ChangeKind.Delete ? change.OldRecord : change.Record;
         return Filter.Matches(row.Span, change.Columns);
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
@@ -57,7 +58,7 @@ internal sealed class PostgresChangesExtension : IDisposable
     }
 
     /// <summary>Sets up the bindings a join asks for; <see cref="PostgresJoin.Refusal"/> is set when authorization refuses the join.</summary>
-    public async ValueTask<PostgresJoin> PrepareJoinAsync(string topic, string name, JsonElement config, bool hasConfig, string? accessToken)
+    public async ValueTask<PostgresJoin> PrepareJoinAsync(string topic, string name, JsonElement config, bool hasConfig, string? accessToken, ClaimsPrincipal user)
     {
         var specs = new List<BindingSpec>();
         if (hasConfig)
@@ -106,7 +107,7 @@ internal sealed class PostgresChangesExtension : IDisposable
 
             if (_options.AuthorizeJoin is { } authorize)
             {
-                var context = new RealtimeJoinContext(_connection.HttpContext, topic, binding.EventName, binding.Schema, binding.Table, binding.FilterText, accessToken);
+                var context = new RealtimeJoinContext(_connection.HttpContext, topic, binding.EventName, binding.Schema, binding.Table, binding.FilterText, accessToken, user);
                 bool allowed;
                 try
                 {
@@ -217,6 +218,23 @@ internal sealed class PostgresChangesExtension : IDisposable
 
     /// <summary>Waits for a change; the common wake-up completes without allocating. <see langword="false"/> when the notifier completed.</summary>
     public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) => _reader.WaitToReadAsync(cancellationToken);
+
+    /// <summary>Gets a value indicating whether any joined channel has a postgres_changes binding (else the ring has nothing for this connection).</summary>
+    public bool HasBindings
+    {
+        get
+        {
+            foreach (RealtimeChannel channel in _channels.InOrder)
+            {
+                if (channel.Bindings.Length > 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
 
     /// <summary>Adds the change frames counted since the last call to the shared counter.</summary>
     public void FlushCounters()
@@ -341,12 +359,34 @@ internal sealed class PostgresChangesExtension : IDisposable
                 continue;
             }
 
+            // Row-level policies: one evaluation per policy group and change, shared by every channel in the group.
+            ReadOnlyMemory<byte> data = default;
+            ChangeKind kind = change.Kind;
+            if (channel.Auth?.GetRowGroup(change) is RowPolicyGroup group)
+            {
+                switch (group.Evaluate(change, out data))
+                {
+                    case RowVisibility.Hidden:
+                        continue;
+                    case RowVisibility.Failed:
+                        await _connection.SendSystemAsync(channel, "postgres_changes", "error",
+                            $"RowPolicyFailed: the row policy of {group.TableName} failed on change {change.Sequence.ToString(CultureInfo.InvariantCulture)}; it was not delivered").ConfigureAwait(false);
+                        continue;
+                    case RowVisibility.AsInsert:
+                        kind = ChangeKind.Insert;
+                        break;
+                    case RowVisibility.AsDelete:
+                        kind = ChangeKind.Delete;
+                        break;
+                }
+            }
+
             _ids.Clear();
             try
             {
                 foreach (PostgresBinding binding in channel.Bindings)
                 {
-                    if (binding.Matches(change))
+                    if (binding.Matches(change, kind))
                     {
                         _ids.Add(binding.Id);
                     }
@@ -371,14 +411,14 @@ internal sealed class PostgresChangesExtension : IDisposable
                 continue;
             }
 
-            await _connection.SendAsync(BuildChangeFrame(channel, change)).ConfigureAwait(false);
+            await _connection.SendAsync(BuildChangeFrame(channel, change, data)).ConfigureAwait(false);
         }
     }
 
     /// <summary>Builds <c>{"ids":[…],"data":DATA[,FLAT],"seq":N}</c> inside the channel's envelope, by copying bytes.</summary>
-    private ReadOnlyMemory<byte> BuildChangeFrame(RealtimeChannel channel, ChangeEvent change)
+    private ReadOnlyMemory<byte> BuildChangeFrame(RealtimeChannel channel, ChangeEvent change, ReadOnlyMemory<byte> rewritten)
     {
-        ReadOnlySpan<byte> data = _metrics.OnChangePayloadUsed(change).Span;
+        ReadOnlySpan<byte> data = rewritten.IsEmpty ? _metrics.OnChangePayloadUsed(change).Span : rewritten.Span;
         _changeFramesPending++;
         PhoenixFrameWriter frames = _connection.Frames;
         frames.BeginRaw(channel.Prefix);

@@ -64,7 +64,7 @@ internal sealed class PresenceExtension
         }
 
         Utf8JsonWriter w = _connection.Frames.Begin(channel.JoinRef, null, channel.Topic, s_presenceState);
-        w.WriteRawValue(_tracker.GetStateJson(channel.Topic), skipInputValidation: true);
+        w.WriteRawValue(_tracker.GetStateJson(channel.NamespaceTopic), skipInputValidation: true);
         await _connection.SendAsync(_connection.Frames.End()).ConfigureAwait(false);
     }
 

@@ -43,6 +43,9 @@ internal sealed class RealtimeBroadcastMessage
     /// <summary>Gets a value indicating whether this is a <c>presence_diff</c> rather than a broadcast.</summary>
     public bool IsPresenceDiff => PhoenixEvent == "presence_diff";
 
+    /// <summary>Gets or sets a value indicating whether the message belongs to the private namespace of its topic (sent by a private channel).</summary>
+    public bool IsPrivate { get; set; }
+
     /// <summary>Gets the user event, e.g. <c>cursor</c>.</summary>
     public string Event { get; }
 

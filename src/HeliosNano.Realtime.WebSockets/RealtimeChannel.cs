@@ -8,6 +8,7 @@ internal sealed class RealtimeChannel : IRealtimeTopicMember
 {
     private readonly RealtimeConnection? _connection;
     private volatile bool _isClosed;
+    private volatile RealtimeChannelAuth? _auth;
 
     public RealtimeChannel(RealtimeConnection? connection, string topic, string? joinRef, PostgresBinding[] bindings, bool arrayFormat)
     {
@@ -65,6 +66,30 @@ internal sealed class RealtimeChannel : IRealtimeTopicMember
         set => _isClosed = value;
     }
 
+    /// <summary>Gets or sets a value indicating whether the channel was joined with <c>config.private: true</c> and that is enforced.</summary>
+    public bool IsPrivate { get; set; }
+
+    /// <summary>Gets or sets who the channel acts as and what it may read; <see langword="null"/> without auth.</summary>
+    public RealtimeChannelAuth? Auth
+    {
+        get => _auth;
+        set => _auth = value;
+    }
+
+    /// <summary>Gets the key of the channel's namespace: a private and a public channel of one name are separate, as on Supabase.</summary>
+    public string NamespaceTopic => IsPrivate ? "\u0001private:" + Topic : Topic;
+
     /// <inheritdoc/>
-    public void Deliver(RealtimeBroadcastMessage message) => _connection?.EnqueueTopicMessage(this, message);
+    public void Deliver(RealtimeBroadcastMessage message)
+    {
+        // Public and private channels of one name share the fan-out list but not their messages; a private channel
+        // receives only what its cached read decisions allow.
+        if (message.IsPrivate != IsPrivate
+            || (IsPrivate && _auth is { } auth && !(message.IsPresenceDiff ? auth.CanReadPresence : auth.CanReadBroadcast)))
+        {
+            return;
+        }
+
+        _connection?.EnqueueTopicMessage(this, message);
+    }
 }

@@ -50,6 +50,7 @@ internal sealed class RealtimeChannelCollection
         _inOrder.Remove(channel);
         _metrics.Channels.Add(-1);
         channel.IsClosed = true;
+        channel.Auth?.Dispose();
         await _topics.RemoveAsync(channel).ConfigureAwait(false);
 
         // However the channel ends (leave, rejoin, limit, socket gone), what it tracked leaves.

@@ -57,6 +57,9 @@ internal sealed partial class RealtimeConnection : IDisposable
     /// </summary>
     private CancellationTokenSource _wake = new();
 
+    /// <summary>The idle wait of a connection without postgres_changes bindings: set by every <see cref="Wake"/>, no cancellation.</summary>
+    private readonly WakeSignal _signal = new();
+
     /// <summary>Stops the receive loop once the connection loop is done, even if it waits on a full inbound queue.</summary>
     private readonly CancellationTokenSource _stopReceiving = new();
     /// <summary>Bounds the close handshake's send.</summary>
@@ -90,7 +93,9 @@ internal sealed partial class RealtimeConnection : IDisposable
         ILogger logger,
         TimeProvider timeProvider,
         bool arrayFormat,
-        string id)
+        string id,
+        RealtimeAuthServices auth,
+        RealtimeTokenResult identity)
     {
         _socket = socket;
         HttpContext = httpContext;
@@ -111,7 +116,8 @@ internal sealed partial class RealtimeConnection : IDisposable
         _idleTimer = timeProvider.CreateTimer(static state => ((RealtimeConnection)state!).OnIdle(), this, options.IdleTimeout, Timeout.InfiniteTimeSpan);
         _channels = new RealtimeChannelCollection(metrics, topics, presence);
         _postgres = new PostgresChangesExtension(this, _channels, notifier);
-        _dispatcher = new RealtimeProtocolDispatcher(this, _channels, _postgres, new BroadcastExtension(this, topics), new PresenceExtension(this, _channels, presence));
+        _auth = new RealtimeAuthExtension(this, _channels, auth, identity);
+        _dispatcher = new RealtimeProtocolDispatcher(this, _channels, _postgres, new BroadcastExtension(this, topics), new PresenceExtension(this, _channels, presence), _auth);
     }
 
     /// <summary>Gets the connection id used in logs, e.g. <c>ws-1</c>.</summary>
@@ -254,8 +260,10 @@ internal sealed partial class RealtimeConnection : IDisposable
         // Full fence: the state change made before this call (an enqueued message, the close flag) must be visible
         // before we read _wake, pairing with the loop's fenced swap in RenewWake (store-load ordering).
         Interlocked.MemoryBarrier();
+        _signal.Signal();
         try
         {
+            // Cheap once cancelled: a connection waiting on _signal leaves this source cancelled and never renews it.
             Volatile.Read(ref _wake).Cancel();
         }
         catch (ObjectDisposedException)
@@ -285,7 +293,7 @@ internal sealed partial class RealtimeConnection : IDisposable
     {
         while (!IsCloseRequested)
         {
-            bool worked = false;
+            bool worked = await RunAuthChecksAsync().ConfigureAwait(false);
             while (_inbound.Reader.TryRead(out InboundItem? item))
             {
                 worked = true;
@@ -323,6 +331,25 @@ internal sealed partial class RealtimeConnection : IDisposable
             // Every send of the burst completed: the frame buffer goes back to the pool while the connection waits.
             _frames.Release();
 
+            if (!_postgres.HasBindings)
+            {
+                // Nothing to read from the ring (broadcast and presence only): wait on the connection's own signal,
+                // which every Wake sets (a signal given since the last wait returns at once), so a wake-up costs no
+                // cancellation. The ring's completion does not close such a connection; host shutdown still does.
+                if (_inbound.Reader.Completion.IsCompleted)
+                {
+                    return;
+                }
+
+                if (IsCloseRequested || _inbound.Reader.TryPeek(out _) || HasTopicMessages)
+                {
+                    continue;
+                }
+
+                await _signal.WaitAsync().ConfigureAwait(false);
+                continue;
+            }
+
             // Idle: take the wake token first, then re-check what it signals. Anything enqueued or requested after
             // the check cancels this token; anything before it is seen by the check.
             CancellationTokenSource wake = Volatile.Read(ref _wake);
@@ -338,7 +365,7 @@ internal sealed partial class RealtimeConnection : IDisposable
                 return;
             }
 
-            if (IsCloseRequested || _inbound.Reader.TryPeek(out _) || HasTopicMessages)
+            if (IsCloseRequested || _inbound.Reader.TryPeek(out _) || HasTopicMessages || IsAuthCheckDue)
             {
                 continue;
             }

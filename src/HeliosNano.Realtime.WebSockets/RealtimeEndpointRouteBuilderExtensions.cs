@@ -65,9 +65,11 @@ public static class RealtimeEndpointRouteBuilderExtensions
     /// the retained changes after N, or a <c>system</c> lag message when they were already overwritten.
     /// </para>
     /// <para>
-    /// <c>config.private: true</c> is treated like a public channel: per-table authorization is the
-    /// <see cref="RealtimeWebSocketOptions.AuthorizeJoin"/> callback (plus the endpoint's own conventions such as
-    /// <c>RequireAuthorization()</c>).
+    /// Auth (<see cref="RealtimeWebSocketOptions.Auth"/>): tokens are validated by the host's authentication scheme,
+    /// channel policies through <c>IAuthorizationService</c>, row-level policies at fan-out; <c>config.private: true</c> is
+    /// enforced once a scheme or a private-channel policy is configured, and treated as public otherwise. The
+    /// <see cref="RealtimeWebSocketOptions.AuthorizeJoin"/> callback and conventions such as <c>RequireAuthorization()</c>
+    /// apply as well.
     /// </para>
     /// <para>
     /// Broadcast: a <c>broadcast</c> push on a joined channel (text on vsn 1.0.0 and 2.0.0, or a vsn 2.0.0 binary kind-3

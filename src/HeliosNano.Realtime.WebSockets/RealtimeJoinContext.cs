@@ -5,8 +5,9 @@ namespace HeliosNano.Realtime.WebSockets;
 /// <summary>One binding of a <c>phx_join</c>, given to <see cref="RealtimeWebSocketOptions.AuthorizeJoin"/>.</summary>
 public sealed class RealtimeJoinContext
 {
-    internal RealtimeJoinContext(HttpContext httpContext, string topic, string eventName, string schema, string table, string? filter, string? accessToken)
+    internal RealtimeJoinContext(HttpContext httpContext, string topic, string eventName, string schema, string table, string? filter, string? accessToken, System.Security.Claims.ClaimsPrincipal user)
     {
+        User = user;
         HttpContext = httpContext;
         Topic = topic;
         Event = eventName;
@@ -15,6 +16,12 @@ public sealed class RealtimeJoinContext
         Filter = filter;
         AccessToken = accessToken;
     }
+
+    /// <summary>
+    /// Gets who the channel acts as: the principal of the join's <c>access_token</c> as the configured authentication
+    /// scheme validated it, else the connection's (<c>HttpContext.User</c>).
+    /// </summary>
+    public System.Security.Claims.ClaimsPrincipal User { get; }
 
     /// <summary>Gets the WebSocket upgrade request's context (user, query string with <c>apikey</c>, services).</summary>
     public HttpContext HttpContext { get; }

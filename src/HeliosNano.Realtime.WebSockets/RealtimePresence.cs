@@ -6,7 +6,8 @@ namespace HeliosNano.Realtime.WebSockets;
 /// inject it.
 /// </summary>
 /// <remarks>
-/// Topics are named as for <see cref="RealtimeBroadcaster"/>: <c>"room1"</c> or <c>"realtime:room1"</c>. A read is a
+/// Topics are named as for <see cref="RealtimeBroadcaster"/>: <c>"room1"</c> or <c>"realtime:room1"</c>; the read is of
+/// the public channels of that name (private channels, <c>config.private: true</c>, keep their presence apart). A read is a
 /// snapshot taken under the topic's lock, consistent with the <c>presence_diff</c>s sent so far: a member that shows
 /// here has had its join sent to the topic, one that is gone has had its leave sent.
 /// </remarks>

@@ -40,7 +40,7 @@ internal sealed class RealtimePresenceTracker
         ValueTask sending;
         while (true)
         {
-            TopicPresence topic = _topics.GetOrAdd(channel.Topic, static _ => new TopicPresence());
+            TopicPresence topic = _topics.GetOrAdd(channel.NamespaceTopic, static _ => new TopicPresence());
             lock (topic.Gate)
             {
                 if (topic.Removed)
@@ -57,7 +57,9 @@ internal sealed class RealtimePresenceTracker
                 var entry = new Entry(channel, key, NewRef(), old?.Ref, payload);
                 topic.Entries[channel] = entry;
                 // Sent under the lock: the in-memory manager delivers (enqueues) before it returns, so diffs keep state order.
-                sending = _topicManager.SendAsync(RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(entry, old)));
+                RealtimeBroadcastMessage diff = RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(entry, old));
+                diff.IsPrivate = channel.IsPrivate;
+                sending = _topicManager.SendAsync(diff);
                 break;
             }
         }
@@ -68,7 +70,7 @@ internal sealed class RealtimePresenceTracker
     /// <summary>Removes what <paramref name="channel"/> tracks, if anything, and sends the leave.</summary>
     public async ValueTask UntrackAsync(RealtimeChannel channel)
     {
-        if (!_topics.TryGetValue(channel.Topic, out TopicPresence? topic))
+        if (!_topics.TryGetValue(channel.NamespaceTopic, out TopicPresence? topic))
         {
             return;
         }
@@ -85,63 +87,82 @@ internal sealed class RealtimePresenceTracker
             {
                 // The last member left: drop the topic so a server that sees many short-lived topics holds none of them.
                 topic.Removed = true;
-                _topics.TryRemove(new KeyValuePair<string, TopicPresence>(channel.Topic, topic));
+                _topics.TryRemove(new KeyValuePair<string, TopicPresence>(channel.NamespaceTopic, topic));
             }
 
-            sending = _topicManager.SendAsync(RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(null, old)));
+            RealtimeBroadcastMessage diff = RealtimeBroadcastMessage.FromPresenceDiff(channel.Topic, WriteDiff(null, old));
+            diff.IsPrivate = channel.IsPrivate;
+            sending = _topicManager.SendAsync(diff);
         }
 
         await sending.ConfigureAwait(false);
     }
 
     /// <summary>Returns a snapshot of who is present on <paramref name="topic"/> (the wire topic), oldest first: this node's, then other nodes'.</summary>
-    public IReadOnlyList<RealtimePresenceMeta> GetMembers(string topic) =>
-        [.. Snapshot(topic).Select(e => new RealtimePresenceMeta(e.Key, e.Ref, e.Payload))];
-
-    /// <summary>This node's entries (under the topic's lock), then the replica's.</summary>
-    private List<RealtimeRemotePresence> Snapshot(string topic)
+    public IReadOnlyList<RealtimePresenceMeta> GetMembers(string topic)
     {
-        var entries = new List<RealtimeRemotePresence>();
+        var members = new List<RealtimePresenceMeta>();
         if (_topics.TryGetValue(topic, out TopicPresence? presence))
         {
             lock (presence.Gate)
             {
                 foreach (Entry entry in presence.Entries.Values)
                 {
-                    entries.Add(new RealtimeRemotePresence(entry.Key, entry.Ref, entry.PreviousRef, entry.Payload));
+                    members.Add(new RealtimePresenceMeta(entry.Key, entry.Ref, entry.Payload));
                 }
             }
         }
 
-        if (_replica is not null)
+        foreach (RealtimeRemotePresence remote in _replica?.GetRemote(topic) ?? [])
         {
-            entries.AddRange(_replica.GetRemote(topic));
+            members.Add(new RealtimePresenceMeta(remote.Key, remote.Ref, remote.Payload));
         }
 
-        return entries;
+        return members;
     }
 
     /// <summary>Returns the topic's state as a <c>presence_state</c> payload: <c>{key:{"metas":[…]}}</c>.</summary>
     public byte[] GetStateJson(string topic)
     {
-        var buffer = new ArrayBufferWriter<byte>();
+        _topics.TryGetValue(topic, out TopicPresence? presence);
+        var buffer = new ArrayBufferWriter<byte>(Math.Max(256, presence?.StateBytesHint ?? 0));
         using var w = new Utf8JsonWriter(buffer);
         w.WriteStartObject();
-        foreach (IGrouping<string, RealtimeRemotePresence> group in Snapshot(topic).GroupBy(e => e.Key, StringComparer.Ordinal))
+        IReadOnlyList<RealtimeRemotePresence> remote = _replica?.GetRemote(topic) ?? [];
+        if (remote.Count == 0)
         {
-            w.WriteStartObject(group.Key);
-            w.WriteStartArray("metas"u8);
-            foreach (RealtimeRemotePresence entry in group)
+            if (presence is not null)
             {
-                WriteMeta(w, entry.Ref, entry.PreviousRef, entry.Payload);
+                lock (presence.Gate)
+                {
+                    WriteGroups(w, presence.Entries.Values.Select(e => (e.Key, e.Meta)));
+                }
+            }
+        }
+        else
+        {
+            // Other nodes' metas under the same keys: one list per key, this node's first.
+            var metas = new List<(string Key, byte[] Meta)>();
+            if (presence is not null)
+            {
+                lock (presence.Gate)
+                {
+                    metas.AddRange(presence.Entries.Values.Select(e => (e.Key, e.Meta)));
+                }
             }
 
-            w.WriteEndArray();
-            w.WriteEndObject();
+            metas.AddRange(remote.Select(r => (r.Key, r.Meta)));
+            WriteGroups(w, metas);
         }
 
         w.WriteEndObject();
         w.Flush();
+        if (presence is not null)
+        {
+            // The next state of this topic starts with a buffer of about the right size (no doubling copies).
+            presence.StateBytesHint = buffer.WrittenCount + 256;
+        }
+
         return buffer.WrittenSpan.ToArray();
     }
 
@@ -174,7 +195,7 @@ internal sealed class RealtimePresenceTracker
             {
                 w.WriteStartObject(entry.Key);
                 w.WriteStartArray("metas"u8);
-                WriteMeta(w, entry.Ref, entry.PreviousRef, entry.Payload);
+                WriteMeta(w, entry);
                 w.WriteEndArray();
                 w.WriteEndObject();
             }
@@ -183,19 +204,43 @@ internal sealed class RealtimePresenceTracker
         }
     }
 
-    /// <summary>Writes one meta: <c>{"phx_ref":…,"phx_ref_prev":…,…payload}</c>; also used by a backplane for other nodes' diffs.</summary>
-    internal static void WriteMeta(Utf8JsonWriter w, string presenceRef, string? previousRef, byte[] payloadJson)
+    private static void WriteMeta(Utf8JsonWriter w, Entry entry) => w.WriteRawValue(entry.Meta, skipInputValidation: true);
+
+    private static void WriteGroups(Utf8JsonWriter w, IEnumerable<(string Key, byte[] Meta)> metas)
     {
+        foreach (IGrouping<string, (string Key, byte[] Meta)> group in metas.GroupBy(e => e.Key, StringComparer.Ordinal))
+        {
+            w.WriteStartObject(group.Key);
+            w.WriteStartArray("metas"u8);
+            foreach ((_, byte[] meta) in group)
+            {
+                w.WriteRawValue(meta, skipInputValidation: true);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+    }
+
+    /// <summary>
+    /// A meta as diffs and states carry it: <c>phx_ref</c>, <c>phx_ref_prev</c> when it replaced one, then the tracked
+    /// payload's fields (any <c>phx_ref*</c> of the client's own dropped). Encoded once per track, so a state listing
+    /// N members copies N encoded metas instead of parsing N payloads. A backplane encodes other nodes' metas with it.
+    /// </summary>
+    internal static byte[] EncodeMeta(string @ref, string? previousRef, byte[] payload)
+    {
+        var buffer = new ArrayBufferWriter<byte>(payload.Length + 64);
+        using var w = new Utf8JsonWriter(buffer);
         w.WriteStartObject();
-        w.WriteString("phx_ref"u8, presenceRef);
+        w.WriteString("phx_ref"u8, @ref);
         if (previousRef is not null)
         {
             w.WriteString("phx_ref_prev"u8, previousRef);
         }
 
-        using (JsonDocument payload = JsonDocument.Parse(payloadJson))
+        using (JsonDocument document = JsonDocument.Parse(payload))
         {
-            foreach (JsonProperty property in payload.RootElement.EnumerateObject())
+            foreach (JsonProperty property in document.RootElement.EnumerateObject())
             {
                 if (property.Name is not ("phx_ref" or "phx_ref_prev"))
                 {
@@ -205,9 +250,15 @@ internal sealed class RealtimePresenceTracker
         }
 
         w.WriteEndObject();
+        w.Flush();
+        return buffer.WrittenSpan.ToArray();
     }
 
-    private sealed record Entry(RealtimeChannel Channel, string Key, string Ref, string? PreviousRef, byte[] Payload);
+    private sealed record Entry(RealtimeChannel Channel, string Key, string Ref, string? PreviousRef, byte[] Payload)
+    {
+        /// <summary>Gets the encoded meta (<see cref="EncodeMeta"/>), made when the entry is.</summary>
+        public byte[] Meta { get; } = EncodeMeta(Ref, PreviousRef, Payload);
+    }
 
     private sealed class TopicPresence
     {
@@ -218,5 +269,8 @@ internal sealed class RealtimePresenceTracker
 
         /// <summary>Set under <see cref="Gate"/> when the topic emptied and left the registry; a late track retries.</summary>
         public bool Removed;
+
+        /// <summary>About how many bytes the last state of this topic took: the next one's starting buffer size.</summary>
+        public int StateBytesHint;
     }
 }

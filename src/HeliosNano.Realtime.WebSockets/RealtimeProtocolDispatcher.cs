@@ -23,11 +23,13 @@ internal sealed class RealtimeProtocolDispatcher
     private readonly PostgresChangesExtension _postgres;
     private readonly BroadcastExtension _broadcast;
     private readonly PresenceExtension _presence;
+    private readonly RealtimeAuthExtension _auth;
     private readonly RealtimeWebSocketOptions _options;
     private readonly ILogger _logger;
 
-    public RealtimeProtocolDispatcher(RealtimeConnection connection, RealtimeChannelCollection channels, PostgresChangesExtension postgres, BroadcastExtension broadcast, PresenceExtension presence)
+    public RealtimeProtocolDispatcher(RealtimeConnection connection, RealtimeChannelCollection channels, PostgresChangesExtension postgres, BroadcastExtension broadcast, PresenceExtension presence, RealtimeAuthExtension auth)
     {
+        _auth = auth;
         _presence = presence;
         _broadcast = broadcast;
         _connection = connection;
@@ -83,13 +85,33 @@ internal sealed class RealtimeProtocolDispatcher
                     await LeaveAsync(message).ConfigureAwait(false);
                     break;
                 case "broadcast" when _channels.TryGet(message.Topic, out RealtimeChannel? channel):
-                    await _broadcast.HandleTextPushAsync(message, channel!).ConfigureAwait(false);
+                    // A private channel without write permission: dropped silently, even with ack, as Supabase.
+                    if (await _auth.CanWriteAsync(channel!, RealtimeChannelAccess.WriteBroadcast).ConfigureAwait(false))
+                    {
+                        await _broadcast.HandleTextPushAsync(message, channel!).ConfigureAwait(false);
+                    }
+
                     break;
                 case "presence" when _channels.TryGet(message.Topic, out RealtimeChannel? channel):
-                    await _presence.HandlePushAsync(message, channel!).ConfigureAwait(false);
+                    if (await _auth.CanWriteAsync(channel!, RealtimeChannelAccess.WritePresence).ConfigureAwait(false))
+                    {
+                        await _presence.HandlePushAsync(message, channel!).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        // As Supabase: a denied track is answered {"status":"error","response":{}}.
+                        await _connection.EndReplyAsync(_connection.BeginErrorReply(channel!.JoinRef, message.Ref, channel.Topic)).ConfigureAwait(false);
+                    }
+
                     break;
                 case "access_token":
-                    // Accepted without reply, as Supabase: the token only matters at the next join.
+                    // Never answered, as Supabase: a new token for the channel (or nothing, for sb_ keys and repeats).
+                    if (_channels.TryGet(message.Topic, out RealtimeChannel? refreshed))
+                    {
+                        string? token = message.Payload.ValueKind == JsonValueKind.Object ? GetString(message.Payload, "access_token") : null;
+                        await _auth.RefreshAsync(refreshed!, token).ConfigureAwait(false);
+                    }
+
                     break;
                 default:
                     if (!_channels.Contains(message.Topic))
@@ -146,11 +168,33 @@ internal sealed class RealtimeProtocolDispatcher
             payload.TryGetProperty("config"u8, out config);
         }
 
+        // Who the channel acts as: its access_token, or the connection's. A bad token waits out the back-off first.
+        RealtimeTokenResult identity = await _auth.AuthenticateJoinAsync(accessToken).ConfigureAwait(false);
+        if (!identity.Succeeded)
+        {
+            await _auth.BackoffAsync().ConfigureAwait(false);
+            await RefuseJoinAsync(message, joinRef, identity.Reason).ConfigureAwait(false);
+            return;
+        }
+
+        RealtimeChannelAuth auth = _auth.CreateAuth(identity);
+        bool isPrivate = config.ValueKind == JsonValueKind.Object && config.TryGetProperty("private"u8, out JsonElement p) && p.ValueKind == JsonValueKind.True
+            && await _auth.EnforcesPrivateAsync().ConfigureAwait(false);
         bool hasConfig = config.ValueKind != JsonValueKind.Undefined;
-        PostgresJoin postgres = await _postgres.PrepareJoinAsync(topic, name, config, hasConfig, accessToken).ConfigureAwait(false);
+        PostgresJoin postgres = await _postgres.PrepareJoinAsync(topic, name, config, hasConfig, accessToken, auth.User).ConfigureAwait(false);
         if (postgres.Refusal is not null)
         {
+            auth.Dispose();
             await RefuseJoinAsync(message, joinRef, postgres.Refusal).ConfigureAwait(false);
+            return;
+        }
+
+        string? denied = await _auth.AuthorizeJoinAsync(auth, name, isPrivate, postgres.Active).ConfigureAwait(false);
+        if (denied is not null)
+        {
+            auth.Dispose();
+            await _auth.BackoffAsync().ConfigureAwait(false);
+            await RefuseJoinAsync(message, joinRef, denied).ConfigureAwait(false);
             return;
         }
 
@@ -160,10 +204,15 @@ internal sealed class RealtimeProtocolDispatcher
             await _channels.RemoveAsync(old!).ConfigureAwait(false);
         }
 
-        var channel = new RealtimeChannel(_connection, topic, joinRef, [.. postgres.Active], _connection.Frames.ArrayFormat);
+        var channel = new RealtimeChannel(_connection, topic, joinRef, [.. postgres.Active], _connection.Frames.ArrayFormat)
+        {
+            IsPrivate = isPrivate,
+            Auth = auth,
+        };
         BroadcastExtension.Configure(channel, config);
         PresenceExtension.Configure(channel, config);
         await _channels.AddAsync(channel).ConfigureAwait(false);
+        _auth.Schedule(channel);
 
         // The subscription is live before the reply, so every change committed after the reply reaches this channel.
         _postgres.OnJoined(channel, config, hasConfig);
@@ -177,7 +226,10 @@ internal sealed class RealtimeProtocolDispatcher
 
         await _connection.EndReplyAsync(w).ConfigureAwait(false);
         await _postgres.SendJoinSystemMessagesAsync(channel, postgres).ConfigureAwait(false);
-        await _presence.SendStateAsync(channel).ConfigureAwait(false);
+        if (!channel.IsPrivate || auth.CanReadPresence)
+        {
+            await _presence.SendStateAsync(channel).ConfigureAwait(false);
+        }
     }
 
     private async ValueTask HandleBinaryPushAsync(PhoenixBinaryFrame.BinaryPush push, byte[] frame)
@@ -185,7 +237,10 @@ internal sealed class RealtimeProtocolDispatcher
         _connection.SpeaksBinaryBroadcasts = true;
         if (_channels.TryGet(push.Topic, out RealtimeChannel? channel))
         {
-            await _broadcast.HandleBinaryPushAsync(push, frame, channel!).ConfigureAwait(false);
+            if (await _auth.CanWriteAsync(channel!, RealtimeChannelAccess.WriteBroadcast).ConfigureAwait(false))
+            {
+                await _broadcast.HandleBinaryPushAsync(push, frame, channel!).ConfigureAwait(false);
+            }
         }
         else
         {

@@ -24,6 +24,7 @@ internal sealed class RealtimeWebSocketHandler
     private readonly RealtimeOriginPolicy _origins;
     private readonly RealtimeConnectionLimiter _connections;
     private readonly RealtimePresenceTracker _presence;
+    private readonly RealtimeAuthServices _auth;
     private long _nextConnectionId;
 
     public RealtimeWebSocketHandler(RealtimeWebSocketOptions options, IServiceProvider services)
@@ -35,6 +36,7 @@ internal sealed class RealtimeWebSocketHandler
         _timeProvider = services.GetService<TimeProvider>() ?? TimeProvider.System;
         _origins = new RealtimeOriginPolicy(options.AllowedOrigins, options.ValidateOrigin, services);
         _connections = new RealtimeConnectionLimiter(options.MaxConnections);
+        _auth = new RealtimeAuthServices(options.Auth, services, _timeProvider, _logger);
 
         // Without AddHeliosRealtimeWebSockets the endpoint still works, with topics shared by its own connections only.
         _topics = services.GetService<RealtimeTopicManager>() ?? new DefaultRealtimeTopicManager();
@@ -43,6 +45,9 @@ internal sealed class RealtimeWebSocketHandler
     }
 
     internal RealtimeWebSocketMetrics Metrics => _metrics;
+
+    /// <summary>Gets the endpoint's auth parts (row policy groups and their evaluation count), for tests and benchmarks.</summary>
+    internal RealtimeAuthServices Auth => _auth;
 
     /// <summary>Gets the endpoint's connection count, for tests.</summary>
     internal RealtimeConnectionLimiter Connections => _connections;
@@ -83,6 +88,22 @@ internal sealed class RealtimeWebSocketHandler
             return;
         }
 
+        // Who is connecting, before a connection slot is taken: a bad token waits, then gets a 401 (never echoed).
+        RealtimeTokenResult identity = await _auth.AuthenticateUpgradeAsync(context).ConfigureAwait(false);
+        if (!identity.Succeeded)
+        {
+            RealtimeAuthLog.UpgradeRefused(_logger, identity.Code!, identity.Message!);
+            if (_options.Auth.ConnectErrorBackoff > TimeSpan.Zero)
+            {
+                await Task.Delay(_options.Auth.ConnectErrorBackoff, _timeProvider, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{\"error\":\"" + JsonEncodedText.Encode(identity.Message!) + "\"}").ConfigureAwait(false);
+            return;
+        }
+
         if (!_connections.TryAcquire())
         {
             RealtimeConnection.Log.ConnectionLimitReached(_logger, _options.MaxConnections);
@@ -94,7 +115,7 @@ internal sealed class RealtimeWebSocketHandler
 
         try
         {
-            await RunAsync(context, arrayFormat).ConfigureAwait(false);
+            await RunAsync(context, arrayFormat, identity).ConfigureAwait(false);
         }
         finally
         {
@@ -102,7 +123,7 @@ internal sealed class RealtimeWebSocketHandler
         }
     }
 
-    private async Task RunAsync(HttpContext context, bool arrayFormat)
+    private async Task RunAsync(HttpContext context, bool arrayFormat, RealtimeTokenResult identity)
     {
         // phoenix.js offers ["phoenix", "base64url.bearer.phx.…"] when it has an auth token; browsers abort unless one is selected.
         string? subProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains("phoenix") ? "phoenix" : null;
@@ -121,7 +142,7 @@ internal sealed class RealtimeWebSocketHandler
         }
 
         CancellationToken stopping = context.RequestServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
-        using var connection = new RealtimeConnection(socket, context, _options, notifier, _topics, _presence, _metrics, _logger, _timeProvider, arrayFormat, id);
+        using var connection = new RealtimeConnection(socket, context, _options, notifier, _topics, _presence, _metrics, _logger, _timeProvider, arrayFormat, id, _auth, identity);
         await connection.RunAsync(stopping).ConfigureAwait(false);
     }
 

@@ -187,10 +187,17 @@ public sealed class RealtimeWebSocketOptions
     /// </summary>
     public Func<RealtimeJoinContext, ValueTask<bool>>? AuthorizeJoin { get; set; }
 
+    /// <summary>
+    /// Gets how tokens are validated and channels and rows authorized: the authentication scheme, Supabase's claim
+    /// rules, channel policies and row-level policies. See <see cref="RealtimeAuthOptions"/>.
+    /// </summary>
+    public RealtimeAuthOptions Auth { get; private set; } = new();
+
     internal RealtimeWebSocketOptions Clone()
     {
         var clone = (RealtimeWebSocketOptions)MemberwiseClone();
         clone.AllowedOrigins = [.. AllowedOrigins];
+        clone.Auth = Auth.Clone();
         return clone;
     }
 
@@ -212,5 +219,6 @@ public sealed class RealtimeWebSocketOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxConnections);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxPresenceCallsPerWindow);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(PresenceCallWindow, TimeSpan.Zero);
+        Auth.Validate();
     }
 }

@@ -102,14 +102,26 @@ public sealed class PostgresServer
     public void Stop()
     {
         NpgsqlConnection.ClearAllPools();
-        if (s_process is { HasExited: false } process)
+        // Stop the postmaster itself, by the PID it wrote (our child may be runuser, which need not forward the signal).
+        int? postmaster = PostmasterPid();
+        if (postmaster is int pid)
         {
-            // SIGINT to that PID only: PostgreSQL's "fast shutdown"
-            Run("kill", $"-INT {process.Id}");
-            if (!process.WaitForExit(10_000))
+            Run("kill", $"-INT {pid}"); // PostgreSQL's "fast shutdown"
+            var waited = Stopwatch.StartNew();
+            while (Directory.Exists($"/proc/{pid}") && waited.Elapsed < TimeSpan.FromSeconds(10))
             {
-                process.Kill();
+                Thread.Sleep(50); // waiting for that process to exit, not a timing assertion
             }
+
+            if (Directory.Exists($"/proc/{pid}"))
+            {
+                Run("kill", $"-KILL {pid}");
+            }
+        }
+
+        if (s_process is { HasExited: false } process && !process.WaitForExit(10_000))
+        {
+            process.Kill();
         }
 
         s_process?.Dispose();
@@ -123,6 +135,12 @@ public sealed class PostgresServer
             {
             }
         }
+    }
+
+    private static int? PostmasterPid()
+    {
+        string file = Path.Combine(s_dataDir ?? "", "postmaster.pid");
+        return File.Exists(file) && int.TryParse(File.ReadLines(file).FirstOrDefault(), System.Globalization.CultureInfo.InvariantCulture, out int pid) ? pid : null;
     }
 
     private static int FreePort()

@@ -3,12 +3,12 @@
 // served by the sample, no CDN) and must show orders added, updated and deleted through EF Core, without a reload.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { startDotnetServer } from "./lib/server.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../..");
@@ -17,27 +17,14 @@ const sampleDll = join(repo, `samples/HeliosNano.Realtime.Sample.EfCore/bin/${co
 const supabaseJs = join(here, "node_modules/@supabase/supabase-js/dist/umd/supabase.js");
 const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 
-let child;
+let server;
 let baseUrl;
 let browser;
 let profile;
 
 async function startSample() {
-  assert.ok(existsSync(sampleDll), `${sampleDll} is missing: run 'dotnet build samples/HeliosNano.Realtime.Sample.EfCore' first`);
-  let output = "";
-  child = spawn("dotnet", [sampleDll, "--urls", "http://127.0.0.1:0", "--supabase-js", supabaseJs], {
-    cwd: repo, env: { ...process.env, DOTNET_NOLOGO: "1" }, stdio: ["ignore", "pipe", "pipe"],
-  });
-  await new Promise((resolveStart, reject) => {
-    const onData = (chunk) => {
-      output += chunk;
-      baseUrl ??= /Now listening on: (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-      if (baseUrl && output.includes("Application started")) { resolveStart(); }
-    };
-    child.stdout.setEncoding("utf8").on("data", onData);
-    child.stderr.setEncoding("utf8").on("data", onData);
-    child.once("exit", (code) => reject(new Error(`EF Core sample exited with ${code}:\n${output}`)));
-  });
+  server = await startDotnetServer(sampleDll, "--supabase-js", supabaseJs);
+  baseUrl = server.baseUrl;
 }
 
 async function api(method, path, body) {
@@ -61,11 +48,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
-  }
+  await server?.stop();
   if (profile) { rmSync(profile, { recursive: true, force: true }); }
 });
 

@@ -101,6 +101,9 @@ internal sealed class PostgrestQuery
         return result;
     }
 
+    /// <summary>Adds a condition the server imposes (a row-level policy), AND-ed with the request's filters.</summary>
+    public void AddCondition(string condition) => _conditions.Add(condition);
+
     /// <summary>Adds a parameter and returns its SQL name.</summary>
     public string AddParameter(object value)
     {

@@ -52,8 +52,15 @@ internal static class RestEndpoints
                 }
             }
 
+            Auth.SamplePolicies? policies = context.RequestServices.GetService<Auth.SamplePolicies>();
+            if (policies is not null && request.Method is not ("GET" or "HEAD") && policies.HasPolicies(table) && !Auth.SamplePolicies.IsServiceRole(context.User))
+            {
+                // Only SELECT policies exist here: writes to a table under row-level security need the service role.
+                throw new RestException(403, "42501", $"new row violates row-level security policy for table \"{table}\"");
+            }
+
             RestResponse response = await database.RunAsync(
-                connection => Execute(connection, request, table, body?.RootElement, prefer, single, database.MaxResponseBytes),
+                connection => Execute(connection, request, table, body?.RootElement, prefer, single, database.MaxResponseBytes, policies, context.User),
                 context.RequestAborted);
             await WriteAsync(context, response, prefer, single);
         }
@@ -76,11 +83,17 @@ internal static class RestEndpoints
         }
     }
 
-    private static RestResponse Execute(SqliteConnection connection, HttpRequest request, string tableName, JsonElement? body, Preferences prefer, bool single, long maxBytes)
+    private static RestResponse Execute(SqliteConnection connection, HttpRequest request, string tableName, JsonElement? body, Preferences prefer, bool single, long maxBytes, Auth.SamplePolicies? policies, System.Security.Claims.ClaimsPrincipal user)
     {
         TableInfo table = TableCatalog.FindTable(connection, tableName)
             ?? throw new RestException(404, "PGRST205", $"Could not find the table 'public.{tableName}' in the schema cache");
         PostgrestQuery query = PostgrestQuery.Parse(request.Query, table);
+        if (policies?.ReadCondition(table.Name, user, query.AddParameter) is { } condition)
+        {
+            // Row-level security: the reader's policies are one more condition, as PostgreSQL adds them to the plan.
+            query.AddCondition(condition);
+        }
+
         var buffer = new ArrayBufferWriter<byte>();
         using var writer = new Utf8JsonWriter(buffer, RowJson.WriterOptions);
         writer.WriteStartArray();

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopProcess } from './process.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const hostDir = join(repo, 'tests', 'HeliosNano.Realtime.TestHost', 'bin', process.env.CONFIGURATION ?? 'Debug', 'net10.0');
@@ -51,14 +52,7 @@ export async function startHost(extraArgs = []) {
     async stats() {
       return (await fetch(`${url}/test/stats`)).json();
     },
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopProcess(child),
   };
 }
 
