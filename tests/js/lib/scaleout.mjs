@@ -1,14 +1,11 @@
 // Scale-out pieces: a real redis-server of the test's own (a free loopback port, its own data directory, stopped by
-// PID; never the machine's 6379) and sample server processes (built beforehand) that share it and one SQLite file.
+// PID; never the machine's 6379) and sample server processes (lib/sample.mjs) that share it and one SQLite file.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const sampleDll = join(repo, 'samples', 'HeliosNano.Realtime.Sample', 'bin', process.env.CONFIGURATION ?? 'Debug', 'net10.0', 'HeliosNano.Realtime.Sample.dll');
+import { join } from 'node:path';
+import { startSample } from './sample.mjs';
 
 function freePort() {
   return new Promise((resolvePort, reject) => {
@@ -61,42 +58,24 @@ export async function startRedis() {
 
 /** Starts one sample node (`--db <file> --redis <configuration>`); resolves once its backplane is connected to Redis. */
 export async function startSampleNode(database, redis) {
-  if (!existsSync(sampleDll)) throw new Error(`${sampleDll} is missing: build the solution (dotnet build -c Debug) before npm test`);
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  let output = '';
-  const child = spawn('dotnet', [sampleDll, '--urls', url, '--no-pg', '--db', database, '--redis', redis], {
-    cwd: dirname(sampleDll),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DOTNET_NOLOGO: '1' },
-  });
-  child.stdout.setEncoding('utf8').on('data', (chunk) => { output += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk) => { output += chunk; });
+  const node = await startSample(['--db', database, '--redis', redis]);
   await until(async () => {
-    if (child.exitCode !== null) throw new Error(`sample exited with ${child.exitCode}:\n${output}`);
     try {
-      const health = await (await fetch(`${url}/health`)).json();
+      const health = await (await fetch(`${node.url}/health`)).json();
       return health.checks['heliosnano-redis'].data.connected === true;
     } catch {
       return false;
     }
-  }, `the sample on ${url} did not connect to Redis:\n${output}`);
+  }, `the sample on ${node.url} did not connect to Redis:\n${node.output}`);
   return {
-    url,
-    get output() { return output; },
+    url: node.url,
+    stop: node.stop,
+    get output() { return node.output; },
     /** POST /sql; throws unless 200. */
     async sql(text) {
-      const response = await fetch(`${url}/sql`, { method: 'POST', body: text });
+      const response = await fetch(`${node.url}/sql`, { method: 'POST', body: text });
       if (!response.ok) throw new Error(`POST /sql failed: ${response.status} ${await response.text()}`);
       return response.json();
-    },
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => process.kill(child.pid, 'SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
     },
   };
 }
