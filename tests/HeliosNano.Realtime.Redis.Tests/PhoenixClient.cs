@@ -28,11 +28,16 @@ internal sealed class PhoenixClient : IAsyncDisposable
     }
 
     /// <summary>Joins <paramref name="topic"/> with the given <c>config</c> object.</summary>
-    public static async Task<PhoenixClient> JoinAsync(SampleNode node, string topic, string config, CancellationToken cancellationToken)
+    public static Task<PhoenixClient> JoinAsync(SampleNode node, string topic, string config, CancellationToken cancellationToken) =>
+        JoinAsync(node, topic, config, accessToken: null, cancellationToken);
+
+    /// <summary>Joins <paramref name="topic"/> with the given <c>config</c>, carrying <paramref name="accessToken"/> (a JWT) on the upgrade and in the join.</summary>
+    public static async Task<PhoenixClient> JoinAsync(SampleNode node, string topic, string config, string? accessToken, CancellationToken cancellationToken)
     {
         var client = new PhoenixClient { Node = node.Name };
-        await client._socket.ConnectAsync(node.WebSocketUri, cancellationToken);
-        string join = "{\"topic\":\"" + topic + "\",\"event\":\"phx_join\",\"ref\":\"1\",\"payload\":{\"config\":" + config + "}}";
+        await client._socket.ConnectAsync(accessToken is null ? node.WebSocketUri : new Uri(node.WebSocketUri + "&apikey=" + accessToken), cancellationToken);
+        string token = accessToken is null ? "" : ",\"access_token\":\"" + accessToken + "\"";
+        string join = "{\"topic\":\"" + topic + "\",\"event\":\"phx_join\",\"ref\":\"1\",\"payload\":{\"config\":" + config + token + "}}";
         var joined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         client._receive = Task.Run(() => client.ReceiveAsync(joined), CancellationToken.None);
         await client._socket.SendAsync(Encoding.UTF8.GetBytes(join), WebSocketMessageType.Text, true, cancellationToken);

@@ -50,6 +50,63 @@ public class RedisRealtimeTopicManagerTests
         }
     }
 
+    // A private channel and a public one of the same name are separate namespaces on every node: a broadcast crosses
+    // Redis with its private flag, so it reaches the private members on B and never the public ones.
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task PrivateBroadcast_SentOnA_ReachesOnlyPrivateMembersOnB(CancellationToken cancellationToken)
+    {
+        const string Secret = "a-test-secret-of-at-least-32-bytes-long";
+        await using RedisServer redis = await RedisServer.StartAsync(cancellationToken);
+        string database = redis.Directory + ".db";
+        SampleNode[] nodes = await Task.WhenAll(new[] { "A", "B" }.Select(name => SampleNode.StartAsync(name, database, redis.Configuration, ["--jwt-secret", Secret], cancellationToken)));
+        try
+        {
+            string token = ServiceRoleToken(Secret);
+            const string Private = """{"broadcast":{"self":false},"private":true}""", Public = """{"broadcast":{"self":false}}""";
+            await using PhoenixClient privateSender = await PhoenixClient.JoinAsync(nodes[0], "realtime:room1", Private, token, cancellationToken);
+            await using PhoenixClient publicSender = await PhoenixClient.JoinAsync(nodes[0], "realtime:room1", Public, token, cancellationToken);
+            await using PhoenixClient privateOnB = await PhoenixClient.JoinAsync(nodes[1], "realtime:room1", Private, token, cancellationToken);
+            await using PhoenixClient publicOnB = await PhoenixClient.JoinAsync(nodes[1], "realtime:room1", Public, token, cancellationToken);
+
+            await privateSender.SendAsync("""{"topic":"realtime:room1","event":"broadcast","ref":"2","payload":{"type":"broadcast","event":"secret","payload":{"x":1}}}""", cancellationToken);
+            await publicSender.SendAsync("""{"topic":"realtime:room1","event":"broadcast","ref":"3","payload":{"type":"broadcast","event":"open","payload":{"x":2}}}""", cancellationToken);
+            await WaitUntilAsync(() => Task.FromResult(privateOnB.Broadcasts.Length >= 1 && publicOnB.Broadcasts.Length >= 1), cancellationToken);
+            await Task.Delay(300, cancellationToken); // time for a wrongly routed copy to arrive
+
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That(privateOnB.Broadcasts.Select(b => b.Event), Is.EqualTo(new[] { "secret" }), "the private member on B");
+                Assert.That(publicOnB.Broadcasts.Select(b => b.Event), Is.EqualTo(new[] { "open" }), "the public member on B");
+                Assert.That(privateSender.Broadcasts.Select(b => b.Event), Is.Empty, "self: false, and not the public one");
+                Assert.That(publicSender.Broadcasts.Select(b => b.Event), Is.Empty);
+            }
+        }
+        finally
+        {
+            foreach (SampleNode node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+
+            foreach (string file in Directory.EnumerateFiles(Path.GetDirectoryName(database)!, Path.GetFileName(database) + "*"))
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    /// <summary>An HS256 JWT with <c>role: service_role</c> (the sample's service key: allowed on every private channel).</summary>
+    private static string ServiceRoleToken(string secret)
+    {
+        static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        string header = Base64Url("""{"alg":"HS256","typ":"JWT"}"""u8.ToArray());
+        long exp = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds();
+        string payload = Base64Url(System.Text.Encoding.UTF8.GetBytes($$"""{"role":"service_role","sub":"service","exp":{{exp}}}"""));
+        byte[] signature = System.Security.Cryptography.HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret), System.Text.Encoding.UTF8.GetBytes(header + "." + payload));
+        return header + "." + payload + "." + Base64Url(signature);
+    }
+
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken cancellationToken)
     {
         while (!await condition())

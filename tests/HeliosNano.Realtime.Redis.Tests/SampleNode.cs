@@ -29,10 +29,14 @@ internal sealed class SampleNode : IAsyncDisposable
 
     public StringBuilder Output { get; } = new();
 
-    public static async Task<SampleNode> StartAsync(string name, string database, string redis, CancellationToken cancellationToken)
+    public static Task<SampleNode> StartAsync(string name, string database, string redis, CancellationToken cancellationToken) =>
+        StartAsync(name, database, redis, [], cancellationToken);
+
+    /// <summary>Starts a node with <paramref name="extraArgs"/> after the usual ones (e.g. <c>--jwt-secret</c>).</summary>
+    public static async Task<SampleNode> StartAsync(string name, string database, string redis, string[] extraArgs, CancellationToken cancellationToken)
     {
         int port = RedisServer.FreePort();
-        var node = new SampleNode(name, port, ["--db", database, "--redis", redis, "--urls", $"http://127.0.0.1:{port}", "--no-pg", "--Logging:LogLevel:Default", "Warning"]);
+        var node = new SampleNode(name, port, ["--db", database, "--redis", redis, "--urls", $"http://127.0.0.1:{port}", "--no-pg", "--Logging:LogLevel:Default", "Warning", .. extraArgs]);
         await node.StartAsync(cancellationToken);
         return node;
     }
