@@ -39,19 +39,10 @@ public class RedisChangeBackplaneTests
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        foreach (SampleNode node in _nodes ?? [])
-        {
-            await node.DisposeAsync();
-        }
-
+        await SampleNode.StopAllAsync(_nodes, _database);
         if (_redis is not null)
         {
             await _redis.DisposeAsync();
-        }
-
-        foreach (string file in Directory.EnumerateFiles(Path.GetDirectoryName(_database!)!, Path.GetFileName(_database!) + "*"))
-        {
-            File.Delete(file);
         }
     }
 

@@ -38,15 +38,7 @@ public class RedisRealtimeTopicManagerTests
         }
         finally
         {
-            foreach (SampleNode node in nodes)
-            {
-                await node.DisposeAsync();
-            }
-
-            foreach (string file in Directory.EnumerateFiles(Path.GetDirectoryName(database)!, Path.GetFileName(database) + "*"))
-            {
-                File.Delete(file);
-            }
+            await SampleNode.StopAllAsync(nodes, database);
         }
     }
 
@@ -84,15 +76,7 @@ public class RedisRealtimeTopicManagerTests
         }
         finally
         {
-            foreach (SampleNode node in nodes)
-            {
-                await node.DisposeAsync();
-            }
-
-            foreach (string file in Directory.EnumerateFiles(Path.GetDirectoryName(database)!, Path.GetFileName(database) + "*"))
-            {
-                File.Delete(file);
-            }
+            await SampleNode.StopAllAsync(nodes, database);
         }
     }
 

@@ -116,6 +116,23 @@ internal sealed class SampleNode : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops <paramref name="nodes"/> by their PIDs and deletes the shared SQLite file they ran on (with its WAL and SHM files).</summary>
+    public static async Task StopAllAsync(IEnumerable<SampleNode>? nodes, string? database)
+    {
+        foreach (SampleNode node in nodes ?? [])
+        {
+            await node.DisposeAsync();
+        }
+
+        if (database is not null && Path.GetDirectoryName(database) is { } directory && Directory.Exists(directory))
+        {
+            foreach (string file in Directory.EnumerateFiles(directory, Path.GetFileName(database) + "*"))
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
     public ValueTask DisposeAsync()
     {
         Kill();
