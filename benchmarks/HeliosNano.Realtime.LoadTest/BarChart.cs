@@ -19,6 +19,10 @@ internal static class BarChart
         ["helios-push"] = "#f08c00",
         ["signalr"] = "#1c7ed6",
         ["raw"] = "#868e96",
+        ["none"] = "#868e96",
+        ["open"] = "#f08c00",
+        ["tenant"] = "#d9480f",
+        ["filter"] = "#1c7ed6",
     };
 
     /// <summary>One panel: a title, a value format and the values by (category, target).</summary>

@@ -17,35 +17,40 @@ internal sealed class ClientFleet
 
     public int Count => _connections.Count;
 
-    /// <summary>Opens <paramref name="count"/> more clients, at most <paramref name="concurrency"/> handshakes at once, each subscribed before this returns.</summary>
-    public async Task AddAsync(int count, int concurrency, bool stuck, string label, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens <paramref name="count"/> more clients, at most <paramref name="concurrency"/> handshakes at once, each
+    /// subscribed before this returns. <paramref name="plan"/>, when given, chooses each WebSocket client's URL and join
+    /// frame by its id (per-client tokens and filters); otherwise every client joins as the server's scenario does.
+    /// </summary>
+    public async Task AddAsync(int count, int concurrency, bool stuck, string label, CancellationToken cancellationToken, Func<int, ClientPlan>? plan = null)
     {
-        var created = new LoadConnection[count];
+        var created = new (LoadConnection Connection, Uri Uri)[count];
         byte[]? join = !_server.Target.StartsWith("helios", StringComparison.Ordinal) ? null
             : _server.Scenario == "broadcast" ? BroadcastPayload.JoinFrame
             : WebSocketLoadConnection.ChangesJoinFrame;
         for (int i = 0; i < count; i++)
         {
             int id = _nextId++;
+            ClientPlan? planned = plan?.Invoke(id);
             created[i] = _server.Target == "signalr"
-                ? new SignalRLoadConnection(id, Latency)
-                : new WebSocketLoadConnection(id, Latency, join, stuck);
+                ? (new SignalRLoadConnection(id, Latency), _server.ClientUri)
+                : (new WebSocketLoadConnection(id, Latency, planned?.Join ?? join, stuck), planned?.Uri ?? _server.ClientUri);
         }
 
         int opened = 0;
         using var progress = LoadOutput.Every(TimeSpan.FromSeconds(1), () => $"{label}: connecting {Volatile.Read(ref opened)}/{count}");
         await Parallel.ForEachAsync(created, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken }, async (c, ct) =>
         {
-            await c.ConnectAsync(_server.ClientUri, ct);
+            await c.Connection.ConnectAsync(c.Uri, ct);
             Interlocked.Increment(ref opened);
         });
-        _connections.AddRange(created);
+        _connections.AddRange(created.Select(c => c.Connection));
 
         // Gap accounting starts where the server's sequence stands now (sequences continue across passes).
         ServerStats stats = await _server.GetStatsAsync(false, cancellationToken);
         if (!stats.Publishing)
         {
-            foreach (LoadConnection c in created)
+            foreach ((LoadConnection c, _) in created)
             {
                 c.StartAfter(stats.LastSequence);
             }
@@ -61,6 +66,7 @@ internal sealed class ClientFleet
             t.Lagged += Volatile.Read(ref c.Lagged);
             t.Gaps += Volatile.Read(ref c.Gaps);
             t.OutOfOrder += Volatile.Read(ref c.OutOfOrder);
+            t.Foreign += Volatile.Read(ref c.Foreign);
             t.Bytes += Volatile.Read(ref c.Bytes);
             t.LastReceiveTicks = Math.Max(t.LastReceiveTicks, Volatile.Read(ref c.LastReceiveTicks));
             t.Open += c.IsOpen ? 1 : 0;
@@ -118,6 +124,9 @@ internal sealed class ClientFleet
     public void Clear() => _connections.Clear();
 }
 
+/// <summary>One WebSocket client's endpoint (with its token, say) and join frame.</summary>
+internal sealed record ClientPlan(Uri Uri, byte[] Join);
+
 /// <summary>Summed client counters (subtract two to get one phase).</summary>
 internal struct FleetTotals
 {
@@ -125,6 +134,7 @@ internal struct FleetTotals
     public long Lagged;
     public long Gaps;
     public long OutOfOrder;
+    public long Foreign;
     public long Bytes;
     public long LastReceiveTicks;
     public int Open;
@@ -136,6 +146,7 @@ internal struct FleetTotals
         Lagged = a.Lagged - b.Lagged,
         Gaps = a.Gaps - b.Gaps,
         OutOfOrder = a.OutOfOrder - b.OutOfOrder,
+        Foreign = a.Foreign - b.Foreign,
         Bytes = a.Bytes - b.Bytes,
         LastReceiveTicks = a.LastReceiveTicks,
         Open = a.Open,

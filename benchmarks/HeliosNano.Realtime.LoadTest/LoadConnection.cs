@@ -11,6 +11,8 @@ internal abstract class LoadConnection
     private readonly TaskCompletionSource<bool> _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastSequence;
+    private long _stride = 1;
+    private long _phase;
 
     protected LoadConnection(int id, LatencyHistogram latency)
     {
@@ -31,6 +33,9 @@ internal abstract class LoadConnection
 
     /// <summary>Frames whose sequence did not increase (must stay 0).</summary>
     public long OutOfOrder;
+
+    /// <summary>Frames of a sequence this client should never see (another tenant's row, see <see cref="ExpectEvery"/>; must stay 0).</summary>
+    public long Foreign;
 
     public long Bytes;
 
@@ -54,6 +59,19 @@ internal abstract class LoadConnection
     /// <summary>Sets the last sequence published before this client joined, so its first change is not counted as a gap.</summary>
     public void StartAfter(long sequence) => _lastSequence = sequence;
 
+    /// <summary>
+    /// Makes this client expect only every <paramref name="stride"/>-th sequence, the first being
+    /// <paramref name="first"/> (a tenant's share of a stream whose rows go round-robin over <paramref name="stride"/>
+    /// tenants): a skipped sequence of its own counts as a gap, the others' as nothing, and a lag message counts only
+    /// the missed positions that were this client's.
+    /// </summary>
+    public void ExpectEvery(long stride, long first)
+    {
+        _stride = stride;
+        _phase = ((first % stride) + stride) % stride;
+        _lastSequence = first - stride;
+    }
+
     protected void SetJoined(bool ok) => _joined.TrySetResult(ok);
 
     protected void SetEnded() => _ended.TrySetResult();
@@ -74,9 +92,13 @@ internal abstract class LoadConnection
             }
 
             Received++;
-            if (sequence > _lastSequence + 1)
+            if (_stride > 1 && ((sequence % _stride) + _stride) % _stride != _phase)
             {
-                Gaps += sequence - _lastSequence - 1;
+                Foreign++;
+            }
+            else if (sequence > _lastSequence + _stride)
+            {
+                Gaps += Own(_lastSequence + 1, sequence - 1);
             }
             else if (sequence <= _lastSequence)
             {
@@ -92,11 +114,17 @@ internal abstract class LoadConnection
         if (missedAt >= 0)
         {
             // HeliosNano's lag message: {"missed":N,"resume_seq":S}; the next change is S, the N before it are gone.
-            Lagged += FrameScanner.ParseLong(frame[(missedAt + 9)..]);
+            long missed = FrameScanner.ParseLong(frame[(missedAt + 9)..]);
             int resumeAt = frame.IndexOf("\"resume_seq\":"u8);
             if (resumeAt >= 0)
             {
-                _lastSequence = Math.Max(_lastSequence, FrameScanner.ParseLong(frame[(resumeAt + 13)..]) - 1);
+                long resume = FrameScanner.ParseLong(frame[(resumeAt + 13)..]);
+                Lagged += Own(resume - missed, resume - 1);
+                _lastSequence = Math.Max(_lastSequence, resume - 1);
+            }
+            else
+            {
+                Lagged += missed;
             }
 
             return;
@@ -107,6 +135,12 @@ internal abstract class LoadConnection
             SetJoined(frame.IndexOf("\"status\":\"ok\""u8) >= 0);
         }
     }
+
+    /// <summary>How many sequences in [<paramref name="from"/>, <paramref name="to"/>] are this client's (all of them with a stride of 1).</summary>
+    private long Own(long from, long to) => to < from ? 0 : CountUpTo(to) - CountUpTo(from - 1);
+
+    /// <summary>How many k in [0, <paramref name="n"/>] have k mod stride = phase.</summary>
+    private long CountUpTo(long n) => n < _phase ? 0 : ((n - _phase) / _stride) + 1;
 
     /// <summary>Connects and subscribes; completes when the subscription is confirmed.</summary>
     public abstract Task ConnectAsync(Uri server, CancellationToken cancellationToken);

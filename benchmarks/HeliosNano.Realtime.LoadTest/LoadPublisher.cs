@@ -38,6 +38,8 @@ internal abstract class LoadPublisher
 
     public virtual long LaggedChanges => 0;
 
+    public virtual long PolicyEvaluations => 0;
+
     protected string Note { get; }
 
     public void Start(double rate, long count, double maxSeconds)
@@ -91,6 +93,7 @@ internal abstract class LoadPublisher
             NotifyMaxNs = _notifyNs.Max,
             FramesBuilt = FramesBuilt,
             LaggedChanges = LaggedChanges,
+            PolicyEvaluations = PolicyEvaluations,
             ManagedBytes = managed,
             GcHeapBytes = info.HeapSizeBytes,
             GcCommittedBytes = info.TotalCommittedBytes,
@@ -110,6 +113,9 @@ internal abstract class LoadPublisher
     protected virtual void Flush()
     {
     }
+
+    /// <summary>The row the <paramref name="id"/>-th publish of a run carries (1-based), stamped <paramref name="sentTicks"/>.</summary>
+    protected virtual OrderPayload.Row MakeRow(long id, long sentTicks) => new(id, sentTicks, Note);
 
     /// <summary>Publishes one row; returns its sequence.</summary>
     protected abstract ValueTask<long> PublishAsync(OrderPayload.Row row);
@@ -155,7 +161,7 @@ internal abstract class LoadPublisher
                 }
 
                 long t0 = Stopwatch.GetTimestamp();
-                long sequence = await PublishAsync(new OrderPayload.Row(i + 1, t0, Note));
+                long sequence = await PublishAsync(MakeRow(i + 1, t0));
                 long elapsed = Stopwatch.GetTimestamp() - t0;
                 _notifyNs.Record((long)(elapsed * 1_000_000_000.0 / Stopwatch.Frequency), (int)i);
                 if (i == 0)

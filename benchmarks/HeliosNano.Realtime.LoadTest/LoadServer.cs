@@ -6,9 +6,10 @@ using Microsoft.AspNetCore.Http.Connections;
 namespace HeliosNano.Realtime.LoadTest;
 
 /// <summary>
-/// <c>serve --target helios|signalr|raw --port N [--scenario changes|broadcast|presence]</c>: the server under test,
-/// in its own process, plus the control endpoints the tool drives it with (127.0.0.1 only). The broadcast and presence
-/// scenarios are set up by <see cref="BroadcastServer"/>.
+/// <c>serve --target helios|signalr|raw --port N [--scenario changes|broadcast|presence|rowpolicy]</c>: the server
+/// under test, in its own process, plus the control endpoints the tool drives it with (127.0.0.1 only). The broadcast
+/// and presence scenarios are set up by <see cref="BroadcastServer"/>, rowpolicy (<c>--policy none|open|tenant|filter
+/// --tenants T --jwt-secret S</c>) by <see cref="RowPolicyServer"/>.
 /// </summary>
 /// <remarks>
 /// Control: <c>POST /load/start?rate=R&amp;count=C&amp;seconds=S</c> (rate 0 = flat out), <c>POST /load/stop</c>,
@@ -25,6 +26,9 @@ internal static class LoadServer
         int shutdownSeconds = args.GetInt("shutdown-timeout", 15);
         int parentPid = args.GetInt("parent-pid", 0);
         string scenario = args.GetString("scenario", "changes");
+        string policy = args.GetString("policy", "none");
+        int tenants = args.GetInt("tenants", 100);
+        string? jwtSecret = args.GetOptionalString("jwt-secret");
         args.EnsureAllUsed();
         string note = OrderPayload.MakeNote(noteBytes);
 
@@ -41,8 +45,11 @@ internal static class LoadServer
             case "broadcast" or "presence":
                 BroadcastServer.AddServices(builder.Services, scenario, target, note, port);
                 break;
+            case "rowpolicy":
+                RowPolicyServer.AddServices(builder.Services, policy, tenants, jwtSecret ?? throw new ArgumentException("rowpolicy needs --jwt-secret."), note);
+                break;
             default:
-                throw new ArgumentException($"Unknown scenario '{scenario}': use changes, broadcast or presence.");
+                throw new ArgumentException($"Unknown scenario '{scenario}': use changes, broadcast, presence or rowpolicy.");
         }
 
         switch (scenario == "changes" ? target : "configured")
@@ -74,6 +81,9 @@ internal static class LoadServer
         LoadPublisher publisher = app.Services.GetRequiredService<LoadPublisher>();
         switch (scenario == "changes" ? target : "configured")
         {
+            case "configured" when scenario == "rowpolicy":
+                RowPolicyServer.MapEndpoints(app);
+                break;
             case "configured":
                 BroadcastServer.MapEndpoints(app, target);
                 break;

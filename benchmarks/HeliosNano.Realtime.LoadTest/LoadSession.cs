@@ -25,18 +25,18 @@ internal sealed class LoadSession : IAsyncDisposable
 
     public MemoryPoint Idle { get; private set; }
 
-    public static async Task<LoadSession> StartAsync(string target, int noteBytes, CancellationToken cancellationToken, string scenario = "changes")
+    public static async Task<LoadSession> StartAsync(string target, int noteBytes, CancellationToken cancellationToken, string scenario = "changes", IReadOnlyList<string>? serverArgs = null, string? label = null)
     {
-        ServerProcess server = await ServerProcess.StartAsync(target, noteBytes, cancellationToken, scenario);
-        var session = new LoadSession(server, target);
+        ServerProcess server = await ServerProcess.StartAsync(target, noteBytes, cancellationToken, scenario, serverArgs);
+        var session = new LoadSession(server, label ?? target);
         session.Baseline = await session.MeasureMemoryAsync(cancellationToken);
         return session;
     }
 
     /// <summary>Opens clients and waits until the server counts every one of them as subscribed, then measures idle memory.</summary>
-    public async Task ConnectAsync(int connections, int concurrency, CancellationToken cancellationToken)
+    public async Task ConnectAsync(int connections, int concurrency, CancellationToken cancellationToken, Func<int, ClientPlan>? plan = null)
     {
-        await Fleet.AddAsync(connections, concurrency, stuck: false, $"{Label} N={connections}", cancellationToken);
+        await Fleet.AddAsync(connections, concurrency, stuck: false, $"{Label} N={connections}", cancellationToken, plan);
         await WaitForSubscribersAsync(Fleet.Count, cancellationToken);
         Idle = await MeasureMemoryAsync(cancellationToken);
     }
@@ -68,8 +68,12 @@ internal sealed class LoadSession : IAsyncDisposable
         return new MemoryPoint(Server.RssBytes(), stats.ManagedBytes);
     }
 
-    /// <summary>Publishes <paramref name="count"/> rows at <paramref name="rate"/>/s (0 = flat out) and accounts for every delivery.</summary>
-    public async Task<PassResult> RunPassAsync(string mode, double rate, long count, double seconds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Publishes <paramref name="count"/> rows at <paramref name="rate"/>/s (0 = flat out) and accounts for every
+    /// delivery: each client should get every change, or, with <paramref name="expectedDeliveries"/>, the total it
+    /// returns for the number of changes published (clients that see only some rows).
+    /// </summary>
+    public async Task<PassResult> RunPassAsync(string mode, double rate, long count, double seconds, CancellationToken cancellationToken, Func<long, long>? expectedDeliveries = null)
     {
         FleetTotals before = Fleet.Totals();
         Fleet.Latency.Reset();
@@ -93,7 +97,7 @@ internal sealed class LoadSession : IAsyncDisposable
         }
         while (stats.Publishing);
 
-        long expected = stats.Published * Fleet.Count;
+        long expected = expectedDeliveries?.Invoke(stats.Published) ?? stats.Published * Fleet.Count;
         FleetTotals totals = await Fleet.DrainAsync(before, expected, TimeSpan.FromSeconds(5), $"{Label} N={Fleet.Count} {mode}", cancellationToken);
         TimeSpan serverCpu = Server.CpuTime() - serverCpu0;
         TimeSpan clientCpu = Process.GetCurrentProcess().TotalProcessorTime - clientCpu0;
@@ -111,6 +115,8 @@ internal sealed class LoadSession : IAsyncDisposable
             Lagged = totals.Lagged,
             Gaps = totals.Gaps,
             OutOfOrder = totals.OutOfOrder,
+            Foreign = totals.Foreign,
+            PolicyEvaluations = final.PolicyEvaluations - initial.PolicyEvaluations,
             Seconds = duration,
             AverageFrameBytes = totals.Received == 0 ? 0 : totals.Bytes / (double)totals.Received,
             Latency = Fleet.Latency.Summarize(),
@@ -184,6 +190,12 @@ internal sealed record PassResult
 
     public long OutOfOrder { get; init; }
 
+    /// <summary>Frames a client should never have seen (another tenant's rows; see <see cref="LoadConnection.ExpectEvery"/>).</summary>
+    public long Foreign { get; init; }
+
+    /// <summary>Row policy evaluations the server counted during the pass (heliosnano.realtime.ws.row_policy.evaluations).</summary>
+    public long PolicyEvaluations { get; init; }
+
     public double Seconds { get; init; }
 
     public double DeliveredPerSecond => Seconds > 0 ? Received / Seconds : 0;
@@ -224,8 +236,8 @@ internal sealed record PassResult
     public double MachineCores { get; init; }
 
     public string Describe() =>
-        $"{Mode}: published {Published:N0} x {Connections:N0} conns = {Expected:N0} expected; received {Received:N0}, lagged (reported) {Lagged:N0}, "
-        + $"unaccounted {Unaccounted:N0}, unreported gaps {Gaps:N0}, out of order {OutOfOrder:N0}\n"
+        $"{Mode}: published {Published:N0} to {Connections:N0} conns, {Expected:N0} deliveries expected; received {Received:N0}, lagged (reported) {Lagged:N0}, "
+        + $"unaccounted {Unaccounted:N0}, unreported gaps {Gaps:N0}, out of order {OutOfOrder:N0}{(Foreign > 0 ? $", NOT THEIRS {Foreign:N0}" : "")}\n"
         + $"    delivered {DeliveredPerSecond:N0} msg/s over {Seconds:0.00} s, frame {AverageFrameBytes:N0} B, latency {Latency}\n"
         + $"    server CPU {ServerCpu.TotalSeconds:0.00} s ({ServerCpuPerMessageUs:0.00} µs/msg), client CPU {ClientCpu.TotalSeconds:0.00} s, "
         + $"publish call p50 {NotifyP50Ns / 1000.0:0.0} µs / p99 {NotifyP99Ns / 1000.0:0.0} µs / max {NotifyMaxNs / 1000.0:0.0} µs, server-side lagged {ServerLagged:N0}\n"

@@ -31,6 +31,9 @@ internal static class OrderPayload
         new("note", "text"),
     ];
 
+    /// <summary>The columns of the rowpolicy scenario's rows: <see cref="Columns"/> plus <c>tenant_id</c> and <c>visibility</c>.</summary>
+    public static readonly ChangeColumn[] TenantColumns = [.. Columns, new("tenant_id", "text"), new("visibility", "text")];
+
     private static readonly JsonEncodedText s_id = JsonEncodedText.Encode("id");
     private static readonly JsonEncodedText s_customerId = JsonEncodedText.Encode("customer_id");
     private static readonly JsonEncodedText s_status = JsonEncodedText.Encode("status");
@@ -38,13 +41,18 @@ internal static class OrderPayload
     private static readonly JsonEncodedText s_createdAt = JsonEncodedText.Encode("created_at");
     private static readonly JsonEncodedText s_sentTicks = JsonEncodedText.Encode("sent_ticks");
     private static readonly JsonEncodedText s_note = JsonEncodedText.Encode("note");
+    private static readonly JsonEncodedText s_tenantId = JsonEncodedText.Encode("tenant_id");
+    private static readonly JsonEncodedText s_visibility = JsonEncodedText.Encode("visibility");
     private static readonly DateTimeOffset s_created = new(2026, 11, 28, 9, 30, 0, TimeSpan.Zero);
 
     /// <summary>Gets the row writer handed to <c>Notify</c> (static, so passing it allocates nothing).</summary>
     public static ChangeRowWriter<Row> Writer { get; } = static (writer, row, _) => WriteRow(writer, row);
 
-    /// <summary>The row: an id, the send timestamp and a note padding the row to the requested size.</summary>
-    public readonly record struct Row(long Id, long SentTicks, string Note);
+    /// <summary>
+    /// The row: an id, the send timestamp and a note padding the row to the requested size; in the rowpolicy scenario
+    /// also the tenant it belongs to and whether every tenant may read it (<c>visibility</c> <c>public</c> or <c>private</c>).
+    /// </summary>
+    public readonly record struct Row(long Id, long SentTicks, string Note, string? Tenant = null, bool Public = false);
 
     public static string MakeNote(int padBytes) => new('x', Math.Max(0, padBytes));
 
@@ -58,6 +66,12 @@ internal static class OrderPayload
         w.WriteString(s_createdAt, s_created);
         w.WriteNumber(s_sentTicks, row.SentTicks);
         w.WriteString(s_note, row.Note);
+        if (row.Tenant is not null)
+        {
+            w.WriteString(s_tenantId, row.Tenant);
+            w.WriteString(s_visibility, row.Public ? "public" : "private");
+        }
+
         w.WriteEndObject();
     }
 

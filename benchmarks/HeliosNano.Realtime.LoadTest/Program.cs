@@ -29,6 +29,7 @@ try
         "bench" => await BenchCommand.RunAsync(args0, cancel.Token),
         "broadcast" => await BroadcastCommand.RunAsync(args0, cancel.Token),
         "presence" => await PresenceCommand.RunAsync(args0, cancel.Token),
+        "rowpolicy" => await RowPolicyCommand.RunAsync(args0, cancel.Token),
         "soak" => await Scenarios.SoakAsync(args0, cancel.Token),
         "churn" => await Scenarios.ChurnAsync(args0, cancel.Token),
         "stuck-client" => await Scenarios.StuckClientAsync(args0, cancel.Token),
@@ -62,6 +63,7 @@ static int Usage()
                         --targets helios,signalr,raw[,ring] --connections 1,100,1000[,5000] --rate 5 --latency-seconds 20
                         --deliveries 400000 --seconds 10 --out benchmarks/results
           run           one target, one pass   --target helios|signalr|raw --connections 100 --rate 0 --count 10000 --seconds 10
+          rowpolicy     --connections 1000 --tenants 100 --rounds 3 --groups 1,10,1000  (row policies: none/open/tenant/filter, one server each)
           soak          --connections 10000 --rate 5 --seconds 60            (helios; nothing lost unless reported as lag)
           churn         --connections 1000 --rounds 5 --rate 20              (subscribers back to 0, memory back to baseline)
           stuck-client  --connections 20 --rate 2000 --count 20000           (others lose nothing, notify time unchanged)

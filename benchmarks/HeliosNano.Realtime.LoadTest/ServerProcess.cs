@@ -67,7 +67,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServerProcess> StartAsync(string target, int noteBytes, CancellationToken cancellationToken, string scenario = "changes")
+    public static async Task<ServerProcess> StartAsync(string target, int noteBytes, CancellationToken cancellationToken, string scenario = "changes", IReadOnlyList<string>? extraArgs = null)
     {
         int port = FindFreePort();
         string host = Environment.ProcessPath ?? "dotnet";
@@ -85,6 +85,11 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
 
         foreach (string a in new[] { "serve", "--target", target, "--port", port.ToString(CultureInfo.InvariantCulture), "--note-bytes", noteBytes.ToString(CultureInfo.InvariantCulture), "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--scenario", scenario })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        foreach (string a in extraArgs ?? [])
         {
             psi.ArgumentList.Add(a);
         }

@@ -34,6 +34,9 @@ internal sealed record ServerStats
     /// <summary>Changes the helios adapter reported as lagged (heliosnano.realtime.ws.changes.lagged); 0 elsewhere.</summary>
     public long LaggedChanges { get; init; }
 
+    /// <summary>Row policy evaluations of the helios adapter (heliosnano.realtime.ws.row_policy.evaluations); 0 elsewhere.</summary>
+    public long PolicyEvaluations { get; init; }
+
     /// <summary>GC.GetTotalMemory (after a forced full collection when asked with ?gc=1).</summary>
     public long ManagedBytes { get; init; }
 

@@ -47,9 +47,7 @@ internal sealed class PostgresBinding
     /// <summary>Returns whether <paramref name="change"/> matches as if it were of kind <paramref name="kind"/> (a row policy turns an UPDATE that crosses its boundary into an INSERT or DELETE).</summary>
     public bool Matches(ChangeEvent change, ChangeKind kind)
     {
-        if (((int)Kinds & (int)kind) == 0
-            || (Schema != TableFilter.Wildcard && !string.Equals(Schema, change.Schema, StringComparison.Ordinal))
-            || (Table != TableFilter.Wildcard && !string.Equals(Table, change.Table, StringComparison.Ordinal)))
+        if (!MatchesTableAndKind(change, kind))
         {
             return false;
         }
@@ -62,6 +60,12 @@ internal sealed class PostgresBinding
         ReadOnlyMemory<byte> row = kind == ChangeKind.Delete ? change.OldRecord : change.Record;
         return Filter.Matches(row.Span, change.Columns);
     }
+
+    /// <summary>Returns whether <paramref name="change"/>'s table and kind (taken as <paramref name="kind"/>) match, leaving the row filter aside.</summary>
+    public bool MatchesTableAndKind(ChangeEvent change, ChangeKind kind) =>
+        ((int)Kinds & (int)kind) != 0
+        && (Schema == TableFilter.Wildcard || string.Equals(Schema, change.Schema, StringComparison.Ordinal))
+        && (Table == TableFilter.Wildcard || string.Equals(Table, change.Table, StringComparison.Ordinal));
 
     /// <summary>
     /// Computes the binding id: a 32-bit FNV-1a hash of the binding's parameters as the client sent them, masked to

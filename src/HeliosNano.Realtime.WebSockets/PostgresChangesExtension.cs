@@ -41,7 +41,9 @@ internal sealed class PostgresChangesExtension : IDisposable
     private readonly ILogger _logger;
     private readonly List<(long Resume, long Missed)> _pendingLags = [];
     private readonly List<int> _ids = [];
+    private readonly Func<ChangeEvent, bool> _wakeFilter;
     private ChangeReader _reader;
+    private PostgresWakeView? _wakeView;
 
     /// <summary>Change frames built since the last <see cref="FlushCounters"/>; only the connection loop touches it.</summary>
     private long _changeFramesPending;
@@ -54,6 +56,7 @@ internal sealed class PostgresChangesExtension : IDisposable
         _options = connection.Options;
         _metrics = connection.Metrics;
         _logger = connection.Logger;
+        _wakeFilter = WantsWake;
         _reader = Subscribe(null);
     }
 
@@ -216,8 +219,24 @@ internal sealed class PostgresChangesExtension : IDisposable
         return worked;
     }
 
-    /// <summary>Waits for a change; the common wake-up completes without allocating. <see langword="false"/> when the notifier completed.</summary>
-    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) => _reader.WaitToReadAsync(cancellationToken);
+    /// <summary>
+    /// Waits for a change one of the channels would receive (others do not wake it; see <see cref="PostgresWakeView"/>);
+    /// the common wake-up completes without allocating. <see langword="false"/> when the notifier completed.
+    /// </summary>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
+    {
+        // Published before the wait registers (a full fence), so the wake-up work item judges this wait by these channels.
+        PostgresWakeView view = PostgresWakeView.For(_channels.InOrder, _wakeView);
+        if (!ReferenceEquals(view, _wakeView))
+        {
+            Interlocked.Exchange(ref _wakeView, view);
+        }
+
+        return _reader.WaitToReadAsync(cancellationToken);
+    }
+
+    /// <summary>The reader's wake filter; runs on the notifier's wake-up work item.</summary>
+    private bool WantsWake(ChangeEvent change) => _connection.IsEnding || (Volatile.Read(ref _wakeView)?.Wants(change) ?? true);
 
     /// <summary>Gets a value indicating whether any joined channel has a postgres_changes binding (else the ring has nothing for this connection).</summary>
     public bool HasBindings
@@ -254,6 +273,7 @@ internal sealed class PostgresChangesExtension : IDisposable
         StartAfterSequence = startAfter,
         Name = _connection.Id,
         OnLagged = OnLagged,
+        WakeFilter = _wakeFilter,
     });
 
     private void OnLagged(ChangeReader reader, long missed)

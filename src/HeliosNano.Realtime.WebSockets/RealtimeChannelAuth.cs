@@ -59,7 +59,10 @@ internal sealed class RealtimeChannelAuth : IDisposable
     /// Gets the channel's group for the change's table, or <see langword="null"/> when nothing restricts it (no policy on
     /// the table, or a bypassing role). Connection loop only.
     /// </summary>
-    public RowPolicyGroup? GetRowGroup(ChangeEvent change)
+    public RowPolicyGroup? GetRowGroup(ChangeEvent change) => GetRowGroup(change.Schema, change.Table);
+
+    /// <summary>Gets the channel's group for a table (see <see cref="GetRowGroup(ChangeEvent)"/>). Connection loop only.</summary>
+    public RowPolicyGroup? GetRowGroup(string schema, string table)
     {
         if (_bypassRows || (_groups is null && !_registry!.HasPolicies))
         {
@@ -67,7 +70,7 @@ internal sealed class RealtimeChannelAuth : IDisposable
         }
 
         int version = _registry!.Version;
-        if (_groups is not null && _groupsVersion == version && ReferenceEquals(change.Schema, _lastSchema) && ReferenceEquals(change.Table, _lastTable))
+        if (_groups is not null && _groupsVersion == version && ReferenceEquals(schema, _lastSchema) && ReferenceEquals(table, _lastTable))
         {
             return _lastGroup;
         }
@@ -80,16 +83,19 @@ internal sealed class RealtimeChannelAuth : IDisposable
 
         _groupsVersion = version;
         _groups ??= [];
-        (string, string) key = (change.Schema, change.Table);
+        (string, string) key = (schema, table);
         if (!_groups.TryGetValue(key, out RowPolicyGroup? group))
         {
-            group = _registry!.Acquire(change.Schema, change.Table, User);
+            group = _registry!.Acquire(schema, table, User);
             _groups.Add(key, group);
         }
 
-        (_lastSchema, _lastTable, _lastGroup) = (change.Schema, change.Table, group);
+        (_lastSchema, _lastTable, _lastGroup) = (schema, table, group);
         return group;
     }
+
+    /// <summary>Gets the version of the row policies the groups were built on; any thread (a changed version means they are stale).</summary>
+    public int PolicyVersion => _registry?.Version ?? 0;
 
     /// <summary>Arms the check at <paramref name="due"/>; <paramref name="onDue"/> runs on a timer thread and must only signal.</summary>
     public void Schedule(TimeProvider timeProvider, TimeSpan due, Action onDue)

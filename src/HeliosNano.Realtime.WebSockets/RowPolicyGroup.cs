@@ -24,28 +24,31 @@ internal enum RowVisibility
 
 /// <summary>
 /// Subscribers of one table whose policy claims are equal. Each change is evaluated once for the whole group, whatever
-/// the number of its channels and connections, and the outcome is kept in a small ring by sequence for the others.
+/// the number of its channels and connections, and the outcome is kept in a ring by sequence for the others.
 /// </summary>
 /// <remarks>
-/// The connections of a group read the shared change ring at nearly the same point, so a ring of
-/// <see cref="Slots"/> outcomes is hit by all of them; a connection more than that many changes of this table behind
-/// the first re-evaluates (correct, only slower). The first channel to see a change evaluates it under the group's
-/// lock; the others read the outcome without locking.
+/// The ring has as many slots as the change ring has by default (<see cref="Slots"/>, 1,024): a channel further
+/// behind than that has lagged anyway, so under load, however far apart its connections read, a group evaluates each
+/// change once; and the judgement the notifier's wake-up work item made for a waiting connection
+/// (<see cref="PostgresWakeView"/>) is the one the connection then delivers by. 8 KB per group, plus 8 KB once a row
+/// moves across the group's boundary. The first to see a change evaluates it under the group's lock; the others read
+/// the outcome without locking.
 /// </remarks>
 internal sealed class RowPolicyGroup
 {
-    /// <summary>Outcomes kept per group: a power of two, well above the changes a connection handles per pass (64).</summary>
-    internal const int Slots = 256;
+    /// <summary>Outcomes kept per shared group: a power of two, the default capacity of the change ring.</summary>
+    internal const int Slots = ChangeNotifierOptions.DefaultCapacity;
 
     private readonly RowPolicyRegistry _registry;
     private readonly RowPolicySet _set;
     private readonly IReadOnlyDictionary<string, string?> _claims;
+    private readonly Lock _gate = new();
+
     /// <summary>Per slot: the change's sequence shifted left by 3, or'ed with its <see cref="RowVisibility"/>.</summary>
     private readonly long[] _packed = new long[Slots];
 
-    /// <summary>Per slot: the rewritten <c>data</c> JSON of a moved row; written and read under the lock.</summary>
-    private readonly byte[]?[] _data = new byte[Slots][];
-    private readonly Lock _gate = new();
+    /// <summary>Per slot: the rewritten <c>data</c> JSON of a moved row; null until a row moves; written and read under the lock.</summary>
+    private byte[]?[]? _data;
 
     public RowPolicyGroup(RowPolicyRegistry registry, RowPolicySet set, IReadOnlyDictionary<string, string?> claims, string key)
     {
@@ -66,11 +69,12 @@ internal sealed class RowPolicyGroup
     /// <summary>Evaluates (or recalls) what <paramref name="change"/> looks like to this group; <paramref name="data"/> is the rewritten <c>data</c> JSON for a moved row.</summary>
     public RowVisibility Evaluate(ChangeEvent change, out ReadOnlyMemory<byte> data)
     {
+        long[] slots = _packed;
         int index = (int)(change.Sequence & (Slots - 1));
 
         // Lock-free hit: sequence and outcome are one 64-bit word, published after the outcome's data, so the other
         // channels of the group read it with one volatile load (a move's rewritten data is read under the lock).
-        long packed = Volatile.Read(ref _packed[index]);
+        long packed = Volatile.Read(ref slots[index]);
         if (packed >> 3 == change.Sequence && (RowVisibility)(packed & 7) is RowVisibility.Visible or RowVisibility.Hidden or RowVisibility.Failed)
         {
             data = default;
@@ -79,16 +83,23 @@ internal sealed class RowPolicyGroup
 
         lock (_gate)
         {
-            packed = _packed[index];
+            packed = slots[index];
             if (packed >> 3 != change.Sequence)
             {
-                RowVisibility visibility = Compute(change, out _data[index]);
+                RowVisibility visibility = Compute(change, out byte[]? moved);
+                if (moved is not null || _data is not null)
+                {
+                    _data ??= new byte[Slots][];
+                    _data[index] = moved;
+                }
+
                 packed = (change.Sequence << 3) | (long)visibility;
-                Volatile.Write(ref _packed[index], packed);
+                Volatile.Write(ref slots[index], packed);
             }
 
-            data = _data[index];
-            return (RowVisibility)(packed & 7);
+            RowVisibility outcome = (RowVisibility)(packed & 7);
+            data = outcome is RowVisibility.AsInsert or RowVisibility.AsDelete ? _data![index] : default;
+            return outcome;
         }
     }
 

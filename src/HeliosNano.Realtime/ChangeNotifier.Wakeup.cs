@@ -42,14 +42,21 @@ public sealed partial class ChangeNotifier
     /// True on the wake-up work item: the last waiter of the batch then runs its continuation inline on this pool
     /// thread, saving it a second thread-pool hop; the others are queued, so no reader waits behind another.
     /// </param>
-    private void WakeAll(bool fromWorkItem = false)
+    /// <param name="all">True when the notifier completes: every waiter wakes, wake filters or not.</param>
+    /// <remarks>
+    /// A waiter whose reader has a <see cref="ChangeSubscriptionOptions.WakeFilter"/> stays registered while nothing
+    /// published since its last scan concerns it (<see cref="ChangeReader.ShouldWake"/>), so the waiter count stays
+    /// non-zero and the next publish schedules another wake-up that resumes its scan: nothing it wants is missed.
+    /// </remarks>
+    private void WakeAll(bool fromWorkItem = false, bool all = false)
     {
         // Re-arm before taking the list: a writer that publishes after we took it sees 0 here and queues a new wake-up
-        // for any reader that registered after the take.
+        // for any reader that registered after the take (and for the filtered ones we leave registered).
         Interlocked.Exchange(ref _wakeScheduled.Value, 0);
 
         ChangeReader.Waiter[] batch;
-        int count;
+        ChangeReader.Waiter[]? filtered = null;
+        int count, checks = 0;
         lock (_waitersGate)
         {
             count = _waiters.Count;
@@ -59,24 +66,53 @@ public sealed partial class ChangeNotifier
             }
 
             batch = ArrayPool<ChangeReader.Waiter>.Shared.Rent(count);
+            int taken = 0, kept = 0;
             for (int i = 0; i < count; i++)
             {
                 ChangeReader.Waiter waiter = _waiters[i];
-                waiter.ListIndex = -1;
-                batch[i] = waiter;
+                if (!all && waiter.Reader.HasWakeFilter)
+                {
+                    // Stays in the list (compacted in place) until its scan finds a reason to wake it.
+                    waiter.ListIndex = kept;
+                    _waiters[kept++] = waiter;
+                    (filtered ??= ArrayPool<ChangeReader.Waiter>.Shared.Rent(count))[checks++] = waiter;
+                }
+                else
+                {
+                    waiter.ListIndex = -1;
+                    batch[taken++] = waiter;
+                }
             }
 
-            _waiters.Clear();
-            Interlocked.Exchange(ref _waiterCount.Value, 0);
+            _waiters.RemoveRange(kept, count - kept);
+            Interlocked.Exchange(ref _waiterCount.Value, kept);
+            count = taken;
         }
 
-        // Complete outside the lock. Continuations are queued, except the last one's when we already are a pool work item.
+        // Complete outside the lock. Continuations are queued, except the last one's when we already are a pool work
+        // item and no filtered waiter remains to be scanned after it.
         for (int i = 0; i < count; i++)
         {
-            batch[i].TrySignal(true, inline: fromWorkItem && i == count - 1);
+            batch[i].TrySignal(true, inline: fromWorkItem && checks == 0 && i == count - 1);
         }
 
         ArrayPool<ChangeReader.Waiter>.Shared.Return(batch, clearArray: true);
+        if (filtered is not null)
+        {
+            // Read after the take: every change published before a writer saw our re-arm is covered by this scan or
+            // by the wake-up that writer queued.
+            long last = LastSequence;
+            for (int i = 0; i < checks; i++)
+            {
+                // A waiter signalled or re-armed meanwhile gets at worst one spurious wake-up: a wait ends on a check.
+                if (filtered[i].Reader.ShouldWake(last))
+                {
+                    filtered[i].TrySignal(true);
+                }
+            }
+
+            ArrayPool<ChangeReader.Waiter>.Shared.Return(filtered, clearArray: true);
+        }
     }
 
     /// <summary>Runs <see cref="WakeAll"/> on the thread pool; one instance per notifier, reused for every wake-up.</summary>

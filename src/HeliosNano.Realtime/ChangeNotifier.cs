@@ -411,7 +411,7 @@ public sealed partial class ChangeNotifier : IDisposable
 
         Volatile.Write(ref _finalSequence, previous);
         Volatile.Write(ref _completed, 1);
-        WakeAll();
+        WakeAll(all: true);
     }
 
     /// <summary>Completes the notifier (see <see cref="Complete"/>) and releases its meter if it owns one.</summary>

@@ -30,6 +30,9 @@ public sealed partial class ChangeReader
 
         public Waiter(ChangeReader reader) => _reader = reader;
 
+        /// <summary>Gets the reader this wait belongs to.</summary>
+        public ChangeReader Reader => _reader;
+
         /// <summary>Gets or sets the index in the notifier's waiter list, or -1 when not in it; guarded by the list's lock.</summary>
         public int ListIndex { get; set; } = -1;
 
@@ -43,6 +46,11 @@ public sealed partial class ChangeReader
             _cancellation = default;
             _core.Reset();
             _token = cancellationToken;
+            if (_reader.HasWakeFilter)
+            {
+                _reader.BeginWakeScan();
+            }
+
             // Joins the notifier's list and becomes Armed in one step under the list's lock, so whoever completes the
             // wait always finds it in the list and takes it out.
             _reader._notifier.AddWaiter(this);

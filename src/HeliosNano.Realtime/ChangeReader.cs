@@ -55,6 +55,7 @@ public sealed partial class ChangeReader : IDisposable
         _next = start;
         _lagBehavior = options.LagBehavior;
         _onLagged = options.OnLagged;
+        _wakeFilter = options.WakeFilter;
         Name = options.Name;
         _waiter = new Waiter(this);
     }

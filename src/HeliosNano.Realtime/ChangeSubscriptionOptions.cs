@@ -25,4 +25,21 @@ public sealed class ChangeSubscriptionOptions
     /// was lapped: it receives the reader and how many changes were overwritten. The default is <see langword="null"/>.
     /// </summary>
     public Action<ChangeReader, long>? OnLagged { get; set; }
+
+    /// <summary>
+    /// Gets or sets a predicate over the changes the filter admits that tells a <em>waiting</em> reader's wake-up apart
+    /// from a change it would only skip: while the reader waits, a change for which it returns <see langword="false"/>
+    /// does not complete the wait. The default, <see langword="null"/>, wakes the reader for every change.
+    /// </summary>
+    /// <remarks>
+    /// For subscribers that read a table but keep a small part of it (a tenant's rows, a row filter): without it each
+    /// change wakes every such reader only for it to skip the change. It does not filter reads: <c>TryRead</c> still
+    /// returns every change the <see cref="Filter"/> admits, including those the predicate rejected, once the reader
+    /// is awake. The notifier still wakes a reader that has half the ring unread, so it moves past what it skips before
+    /// writers overwrite it, and wakes it for a lap or a loss to report. The predicate runs on the notifier's wake-up
+    /// work item, never on a writer, possibly while the reader's consumer runs; it must be fast and thread-safe, and it
+    /// may be conservative (a <see langword="true"/> too many costs one wake-up); one that throws counts as
+    /// <see langword="true"/>.
+    /// </remarks>
+    public Func<ChangeEvent, bool>? WakeFilter { get; set; }
 }

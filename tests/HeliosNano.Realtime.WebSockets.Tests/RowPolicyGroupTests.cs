@@ -65,12 +65,13 @@ public sealed class RowPolicyGroupTests
     }
 
     [Test]
-    public void Evaluate_SameChangeTwice_EvaluatesOnce()
+    public void Evaluate_SameChangeForEveryChannelOfAGroup_EvaluatesOnce()
     {
         RowPolicyRegistry registry = Registry(s_tenant);
         using ChangeNotifier notifier = Notifier();
         using ChangeReader reader = notifier.Subscribe();
         RowPolicyGroup group = registry.Acquire("public", "orders", User("a"))!;
+        Assert.That(registry.Acquire("public", "orders", User("a")), Is.SameAs(group));
         ChangeEvent change = Publish(notifier, reader, ChangeKind.Insert, """{"id":1,"tenant":"a"}""");
 
         for (int i = 0; i < 100; i++)
@@ -79,6 +80,49 @@ public sealed class RowPolicyGroupTests
         }
 
         Assert.That(registry.Evaluations, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Evaluate_ChannelsAWholeRingApart_StillEvaluateEachChangeOnce()
+    {
+        // Under load a group's connections read the ring at different points: the leader may be a full ring ahead of
+        // the last one (any further and that one has lagged). The outcomes must outlast that spread.
+        RowPolicyRegistry registry = Registry(s_tenant);
+        using ChangeNotifier notifier = Notifier();
+        using ChangeReader reader = notifier.Subscribe();
+        RowPolicyGroup group = registry.Acquire("public", "orders", User("a"))!;
+        registry.Acquire("public", "orders", User("a"));
+        var changes = new List<ChangeEvent>();
+        for (int i = 0; i < notifier.Capacity; i++)
+        {
+            changes.Add(Publish(notifier, reader, ChangeKind.Insert, $$"""{"id":{{i}},"tenant":"{{(i % 3 == 0 ? "a" : "b")}}"}"""));
+        }
+
+        int leader = changes.Count(c => group.Evaluate(c, out _) == RowVisibility.Visible);
+        int last = changes.Count(c => group.Evaluate(c, out _) == RowVisibility.Visible);
+        Assert.That((leader, last, registry.Evaluations), Is.EqualTo((342, 342, (long)notifier.Capacity)));
+    }
+
+    [Test]
+    public void Evaluate_RowThatMovesOut_GivesEveryChannelOfTheGroupTheSameDelete()
+    {
+        RowPolicyRegistry registry = Registry(s_tenant);
+        using ChangeNotifier notifier = Notifier();
+        using ChangeReader reader = notifier.Subscribe();
+        RowPolicyGroup group = registry.Acquire("public", "orders", User("a"))!;
+        registry.Acquire("public", "orders", User("a"));
+        ChangeEvent move = Publish(notifier, reader, ChangeKind.Update, """{"id":1,"tenant":"b"}""", """{"id":1,"tenant":"a"}""");
+
+        RowVisibility one = group.Evaluate(move, out ReadOnlyMemory<byte> dataOne);
+        RowVisibility two = group.Evaluate(move, out ReadOnlyMemory<byte> dataTwo);
+        using JsonDocument parsed = JsonDocument.Parse(dataTwo);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((one, two), Is.EqualTo((RowVisibility.AsDelete, RowVisibility.AsDelete)));
+            Assert.That(dataTwo.ToArray(), Is.EqualTo(dataOne.ToArray()));
+            Assert.That(parsed.RootElement.GetProperty("type").GetString(), Is.EqualTo("DELETE"));
+            Assert.That(registry.Evaluations, Is.EqualTo(2), "one evaluation of each image, for both channels");
+        }
     }
 
     [Test]
