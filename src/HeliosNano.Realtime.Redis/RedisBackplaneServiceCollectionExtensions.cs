@@ -40,6 +40,7 @@ public static class RedisBackplaneServiceCollectionExtensions
             sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetService<TimeProvider>()));
         services.TryAddSingleton<IChangeSequencer>(static sp => sp.GetRequiredService<RedisChangeBackplane>());
+        services.TryAddSingleton<IChangeHistory>(static sp => sp.GetRequiredService<RedisChangeBackplane>());
         services.AddHostedService<RedisBackplaneHostedService>();
 
         // Broadcasts across nodes: replaces the in-process topic manager whether AddHeliosRealtimeWebSockets came first or not.
