@@ -28,6 +28,7 @@ internal static partial class SampleApp
         ["--db"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.Database),
         ["--apikey"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.ApiKey),
         ["--redis"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.Redis),
+        ["--redis-log-length"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.RedisLogLength),
         ["--pg-port"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.PgPort),
         ["--no-pg"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.NoPg),
         ["--auth"] = SampleOptions.SectionName + ":" + nameof(SampleOptions.Auth),
@@ -93,7 +94,8 @@ internal static partial class SampleApp
         builder.Services.AddHealthChecks();
         if (!string.IsNullOrEmpty(options.Redis))
         {
-            builder.Services.AddRedisBackplane(options.Redis); // one order of changes across every process on this Redis
+            // One order of changes across every process on this Redis; a client resumes from its log on any process.
+            builder.Services.AddRedisBackplane(options.Redis, o => o.LogLength = options.RedisLogLength ?? o.LogLength);
         }
 
         // Phoenix clients heartbeat every 25-30 s, but a tutorial reader typing into wscat does not: give a silent

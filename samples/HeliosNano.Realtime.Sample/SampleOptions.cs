@@ -26,6 +26,12 @@ internal sealed class SampleOptions
     public string? Redis { get; set; }
 
     /// <summary>
+    /// Gets or sets how many changes the Redis log keeps (<c>--redis-log-length</c>): how far back a client can resume
+    /// with its <c>last_seq</c> on any process. <see langword="null"/> (the default) for the backplane's 16,384.
+    /// </summary>
+    public int? RedisLogLength { get; set; }
+
+    /// <summary>
     /// Gets or sets the HS256 secret (<c>--jwt-secret</c>, at least 32 bytes) that switches the server to Supabase-style
     /// JWT auth: <c>/auth/v1</c> sign-up and sign-in, <c>CREATE POLICY</c> row-level security for REST and realtime, and
     /// <c>/sql</c> for the <c>service_role</c> only. <see langword="null"/> (the default) for none.

@@ -29,6 +29,7 @@ internal sealed class RedisBackplaneHealthCheck(RedisChangeBackplane backplane) 
             ["lostPositions"] = backplane.LostPositions,
             ["appends"] = backplane.Appends,
             ["reads"] = backplane.Reads,
+            ["historyReads"] = backplane.HistoryReads,
         };
         HealthCheckResult result = backplane.IsDropping
             ? HealthCheckResult.Unhealthy("The outbox is full: committed changes are dropped and reported to clients as lag.", data: data)

@@ -19,6 +19,7 @@ internal sealed class RedisBackplaneMetrics : IDisposable
         meter.CreateObservableCounter("heliosnano.realtime.redis.epoch_changes", () => backplane.EpochChanges, "{epoch}", "Epoch changes of the log seen by this node.");
         meter.CreateObservableCounter("heliosnano.realtime.redis.appends", () => backplane.Appends, "{call}", "Append script calls (one per batch of changes).");
         meter.CreateObservableCounter("heliosnano.realtime.redis.reads", () => backplane.Reads, "{call}", "Stream reads by this node's tail loop.");
+        meter.CreateObservableCounter("heliosnano.realtime.redis.history_reads", () => backplane.HistoryReads, "{call}", "Stream reads for clients that resume beyond this node's ring.");
     }
 
     public void Dispose() => _ownedMeter?.Dispose();

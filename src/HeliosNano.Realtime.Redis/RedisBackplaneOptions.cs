@@ -33,9 +33,10 @@ public sealed class RedisBackplaneOptions
     public string Prefix { get; set; } = DefaultPrefix;
 
     /// <summary>
-    /// Gets or sets about how many entries the Redis stream keeps (<c>XADD MAXLEN ~</c>): how far a node may fall behind
-    /// (paused, disconnected) and still catch up without a gap. Keep it at least the ring's capacity, which a node
-    /// starting up reads back. The default is 16,384.
+    /// Gets or sets about how many entries the Redis stream keeps (<c>XADD MAXLEN ~</c>, so at least this many): how far
+    /// a node may fall behind (paused, disconnected) and still catch up without a gap, and how far back a client can
+    /// resume with <c>last_seq</c> on any node and get exactly what it missed (older positions are reported as the exact
+    /// lag of N). Keep it at least the ring's capacity, which a node starting up reads back. The default is 16,384.
     /// </summary>
     public int LogLength { get; set; } = DefaultLogLength;
 
@@ -52,7 +53,7 @@ public sealed class RedisBackplaneOptions
     /// <summary>Gets or sets how many changes one append (one script call) carries at most. The default is 256.</summary>
     public int MaxAppendBatch { get; set; } = 256;
 
-    /// <summary>Gets or sets how many entries one read of the stream returns at most. The default is 512.</summary>
+    /// <summary>Gets or sets how many entries one read of the stream returns at most (the tail loop's, and each history read of a replay beyond the ring). The default is 512.</summary>
     public int ReadBatch { get; set; } = 512;
 
     /// <summary>

@@ -12,7 +12,8 @@ public static class RedisBackplaneServiceCollectionExtensions
     /// <summary>
     /// Makes this instance one node of a cluster that shares one order of changes through Redis:
     /// <c>services.AddHeliosRealtime().AddRedisBackplane("localhost:6379")</c>. Registers the
-    /// <see cref="RedisChangeBackplane"/> as the notifier's <see cref="IChangeSequencer"/>, a hosted service that runs
+    /// <see cref="RedisChangeBackplane"/> as the notifier's <see cref="IChangeSequencer"/> and as the
+    /// <see cref="IChangeHistory"/> that serves replays older than the ring from the log, a hosted service that runs
     /// it, a health check named <c>heliosnano-redis</c>, and a topic manager that carries broadcasts to every node
     /// (at most once, as SignalR's backplane) and presence across nodes (Redis holds every node's tracked users; a dead
     /// node's leave within <see cref="RedisBackplaneOptions.PresenceNodeTimeout"/> and a third).
@@ -40,6 +41,7 @@ public static class RedisBackplaneServiceCollectionExtensions
             sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetService<TimeProvider>()));
         services.TryAddSingleton<IChangeSequencer>(static sp => sp.GetRequiredService<RedisChangeBackplane>());
+        services.TryAddSingleton<IChangeHistory>(static sp => sp.GetRequiredService<RedisChangeBackplane>());
         services.AddHostedService<RedisBackplaneHostedService>();
 
         // Broadcasts across nodes: replaces the in-process topic manager whether AddHeliosRealtimeWebSockets came first or not.

@@ -121,60 +121,43 @@ public sealed partial class RedisChangeBackplane
         return entries.Length;
     }
 
-    /// <summary>Publishes one stream entry at its position, after publishing as lost any position the stream skipped.</summary>
+    /// <summary>Publishes one stream entry at its position, after publishing as lost (or void) the positions before it it accounts for.</summary>
     private void Apply(StreamEntry entry)
     {
         SequencedChangeWriter writer = _writer!;
-        string id = entry.Id!;
-        long sequence = long.Parse(id.AsSpan(0, id.IndexOf('-', StringComparison.Ordinal)), NumberStyles.None, CultureInfo.InvariantCulture);
+        var item = RedisLogItem.Parse(entry);
         long last = writer.LastSequence;
-        if (sequence <= last)
+        if (item.Sequence <= last)
         {
             return; // read twice (a probe raced a wake-up)
         }
 
-        ReportTop(sequence);
-        NameValueEntry field = entry.Values[0];
-        string name = field.Name!;
-        if (name == "d")
+        ReportTop(item.Sequence);
+        if (item.Epoch is string epoch)
         {
-            if (sequence > last + 1)
-            {
-                // The stream no longer holds them (trimmed while this node was behind, or before it started).
-                LoseRange(writer, last + 1, sequence - 1, "trimmed");
-            }
-
-            PublishChange(writer, sequence, (byte[])field.Value!);
-        }
-        else if (name == "x")
-        {
-            // "<epoch>:<known top>": positions up to the known top may have held changes this node never read (lost);
-            // the jump after it never held any (void).
-            string value = field.Value!;
-            int colon = value.LastIndexOf(':');
-            string epoch = colon < 0 ? value : value[..colon];
-            long knownTop = colon < 0 ? sequence : Math.Min(sequence, long.Parse(value.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture));
             if (_epoch is not null && _epoch != epoch)
             {
                 Interlocked.Increment(ref _epochChanges);
-                Log.EpochChanged(_logger, _epoch, epoch, sequence);
+                Log.EpochChanged(_logger, _epoch, epoch, item.Sequence);
             }
 
             _epoch = epoch;
-            if (knownTop > last)
-            {
-                LoseRange(writer, last + 1, knownTop, "epoch");
-                last = knownTop;
-            }
-
-            if (sequence > last)
-            {
-                writer.PublishVoid(last + 1, sequence);
-            }
         }
-        else
+
+        ((long First, long Last) lost, (long First, long Last) empty) = item.Split(last);
+        if (lost.Last >= lost.First)
         {
-            LoseRange(writer, last + 1, sequence, "gap");
+            LoseRange(writer, lost.First, lost.Last, item.LossReason);
+        }
+
+        if (empty.Last >= empty.First)
+        {
+            writer.PublishVoid(empty.First, empty.Last);
+        }
+
+        if (item.IsChange)
+        {
+            PublishChange(writer, item.Sequence, item.Data!);
         }
     }
 

@@ -25,8 +25,14 @@ namespace HeliosNano.Realtime.Redis;
 /// stream from the last position it published on each wake-up and at least every
 /// <see cref="RedisBackplaneOptions.ProbeInterval"/> (a lost wake-up or a dropped subscription only delays it), and
 /// publishes each entry at its position; positions the stream no longer holds are published as lost. At start-up it
-/// reads back the newest ring-full of entries, so a client can resume with <c>last_seq</c> on any node. Changes made on
-/// this node reach its own clients through the log too: one order for everyone.
+/// reads back the newest ring-full of entries. Changes made on this node reach its own clients through the log too: one
+/// order for everyone.
+/// </para>
+/// <para>
+/// <b>Replay.</b> The backplane is also the <see cref="IChangeHistory"/> (<see cref="ReadAsync"/>): a client that resumes
+/// with a <c>last_seq</c> older than this node's ring is given the missing changes from the log, as long as it holds
+/// them (about <see cref="RedisBackplaneOptions.LogLength"/> entries), then the exact lag of what it no longer holds.
+/// Without this package a replay comes from the ring alone.
 /// </para>
 /// <para>
 /// <b>Epoch.</b> See <see cref="RedisLogScripts.Append"/>: after a restart, a failover or lost data the sequence jumps

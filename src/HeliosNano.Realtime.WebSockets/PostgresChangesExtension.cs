@@ -17,7 +17,7 @@ namespace HeliosNano.Realtime.WebSockets;
 /// <c>data</c> and (with <see cref="RealtimeWebSocketOptions.MirrorFlatFields"/>) the same bytes without their outer
 /// braces, then <c>"seq":N</c>: byte copies only.
 /// </remarks>
-internal sealed class PostgresChangesExtension : IDisposable
+internal sealed partial class PostgresChangesExtension : IDisposable
 {
     /// <summary>Changes handled in a row before inbound messages get a turn, so heartbeats are answered during bursts.</summary>
     public const int ChangeBatch = 64;
@@ -48,11 +48,12 @@ internal sealed class PostgresChangesExtension : IDisposable
     /// <summary>Change frames built since the last <see cref="FlushCounters"/>; only the connection loop touches it.</summary>
     private long _changeFramesPending;
 
-    public PostgresChangesExtension(RealtimeConnection connection, RealtimeChannelCollection channels, ChangeNotifier notifier)
+    public PostgresChangesExtension(RealtimeConnection connection, RealtimeChannelCollection channels, ChangeNotifier notifier, IChangeHistory? history = null)
     {
         _connection = connection;
         _channels = channels;
         _notifier = notifier;
+        _history = history;
         _options = connection.Options;
         _metrics = connection.Metrics;
         _logger = connection.Logger;
@@ -160,7 +161,7 @@ internal sealed class PostgresChangesExtension : IDisposable
         _reader.SetFilter(BuildFilter());
         long tail = _notifier.LastSequence;
         channel.StartAfter = tail;
-        if (hasConfig && TryGetLastSequence(config, out long lastSeen))
+        if (hasConfig && TryGetLastSequence(config, out long lastSeen) && !TryStartHistoryReplay(channel, lastSeen, tail))
         {
             StartReplay(channel, lastSeen, tail);
         }
@@ -198,7 +199,7 @@ internal sealed class PostgresChangesExtension : IDisposable
     /// <summary>Delivers at most <see cref="ChangeBatch"/> changes; returns whether there was any.</summary>
     public async ValueTask<bool> DeliverBatchAsync()
     {
-        bool worked = false;
+        bool worked = _replays is { Count: > 0 } && await ReplayHistoryAsync().ConfigureAwait(false);
         for (int i = 0; i < ChangeBatch && !_connection.IsEnding; i++)
         {
             bool read = _reader.TryRead(out ChangeEvent? change);
@@ -265,7 +266,11 @@ internal sealed class PostgresChangesExtension : IDisposable
         }
     }
 
-    public void Dispose() => _reader.Dispose();
+    public void Dispose()
+    {
+        StopHistory();
+        _reader.Dispose();
+    }
 
     private ChangeReader Subscribe(long? startAfter) => _notifier.Subscribe(new ChangeSubscriptionOptions
     {
@@ -374,65 +379,72 @@ internal sealed class PostgresChangesExtension : IDisposable
             }
 
             RealtimeChannel channel = channels[c];
-            if (change.Sequence <= channel.StartAfter)
+            if (change.Sequence > channel.StartAfter && !await DeliverToAsync(channel, change).ConfigureAwait(false))
             {
-                continue;
-            }
-
-            // Row-level policies: one evaluation per policy group and change, shared by every channel in the group.
-            ReadOnlyMemory<byte> data = default;
-            ChangeKind kind = change.Kind;
-            if (channel.Auth?.GetRowGroup(change) is RowPolicyGroup group)
-            {
-                switch (group.Evaluate(change, out data))
-                {
-                    case RowVisibility.Hidden:
-                        continue;
-                    case RowVisibility.Failed:
-                        await _connection.SendSystemAsync(channel, "postgres_changes", "error",
-                            $"RowPolicyFailed: the row policy of {group.TableName} failed on change {change.Sequence.ToString(CultureInfo.InvariantCulture)}; it was not delivered").ConfigureAwait(false);
-                        continue;
-                    case RowVisibility.AsInsert:
-                        kind = ChangeKind.Insert;
-                        break;
-                    case RowVisibility.AsDelete:
-                        kind = ChangeKind.Delete;
-                        break;
-                }
-            }
-
-            _ids.Clear();
-            try
-            {
-                foreach (PostgresBinding binding in channel.Bindings)
-                {
-                    if (binding.Matches(change, kind))
-                    {
-                        _ids.Add(binding.Id);
-                    }
-                }
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                RealtimeConnection.Log.ChannelCrashed(_logger, channel.Topic, _connection.Id, e);
-                await _channels.RemoveAsync(channel).ConfigureAwait(false);
-                OnChannelsChanged();
                 c--;
-                Utf8JsonWriter w = _connection.Frames.Begin(channel.JoinRef, channel.JoinRef, channel.Topic, s_phxError);
-                w.WriteStartObject();
-                w.WriteString(s_reason, "channel_crash");
-                w.WriteEndObject();
-                await _connection.SendAsync(_connection.Frames.End()).ConfigureAwait(false);
-                continue;
             }
+        }
+    }
 
-            if (_ids.Count == 0)
+    /// <summary>
+    /// Sends <paramref name="change"/> to <paramref name="channel"/> if its row policies and bindings let it through:
+    /// the one delivery path of ring and history changes.
+    /// </summary>
+    /// <returns><see langword="false"/> when the channel crashed and was removed.</returns>
+    private async ValueTask<bool> DeliverToAsync(RealtimeChannel channel, ChangeEvent change)
+    {
+        // Row-level policies: one evaluation per policy group and change, shared by every channel in the group.
+        ReadOnlyMemory<byte> data = default;
+        ChangeKind kind = change.Kind;
+        if (channel.Auth?.GetRowGroup(change) is RowPolicyGroup group)
+        {
+            switch (group.Evaluate(change, out data))
             {
-                continue;
+                case RowVisibility.Hidden:
+                    return true;
+                case RowVisibility.Failed:
+                    await _connection.SendSystemAsync(channel, "postgres_changes", "error",
+                        $"RowPolicyFailed: the row policy of {group.TableName} failed on change {change.Sequence.ToString(CultureInfo.InvariantCulture)}; it was not delivered").ConfigureAwait(false);
+                    return true;
+                case RowVisibility.AsInsert:
+                    kind = ChangeKind.Insert;
+                    break;
+                case RowVisibility.AsDelete:
+                    kind = ChangeKind.Delete;
+                    break;
             }
+        }
 
+        _ids.Clear();
+        try
+        {
+            foreach (PostgresBinding binding in channel.Bindings)
+            {
+                if (binding.Matches(change, kind))
+                {
+                    _ids.Add(binding.Id);
+                }
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            RealtimeConnection.Log.ChannelCrashed(_logger, channel.Topic, _connection.Id, e);
+            await _channels.RemoveAsync(channel).ConfigureAwait(false);
+            OnChannelsChanged();
+            Utf8JsonWriter w = _connection.Frames.Begin(channel.JoinRef, channel.JoinRef, channel.Topic, s_phxError);
+            w.WriteStartObject();
+            w.WriteString(s_reason, "channel_crash");
+            w.WriteEndObject();
+            await _connection.SendAsync(_connection.Frames.End()).ConfigureAwait(false);
+            return false;
+        }
+
+        if (_ids.Count > 0)
+        {
             await _connection.SendAsync(BuildChangeFrame(channel, change, data)).ConfigureAwait(false);
         }
+
+        return true;
     }
 
     /// <summary>Builds <c>{"ids":[…],"data":DATA[,FLAT],"seq":N}</c> inside the channel's envelope, by copying bytes.</summary>
@@ -487,25 +499,39 @@ internal sealed class PostgresChangesExtension : IDisposable
             long firstMissed = resume - missed;
             foreach (RealtimeChannel channel in _channels.InOrder.ToArray())
             {
-                // Only the part of the gap this channel would have received counts (a replaying channel may start earlier than the others).
-                long relevant = resume - Math.Max(firstMissed, channel.StartAfter + 1);
-                if (relevant <= 0)
+                // Only the part of the gap this channel would have received counts (a replaying channel may start
+                // earlier than the others; one replaying from history gets those positions from there).
+                if (channel.StartAfter >= resume - 1)
                 {
                     continue;
                 }
 
-                Utf8JsonWriter w = _connection.Frames.Begin(channel.JoinRef, null, channel.Topic, s_system);
-                w.WriteStartObject();
-                w.WriteString(s_extension, "postgres_changes");
-                w.WriteString(s_status, "error");
-                w.WriteString(s_message, $"WS client lagged by {relevant} events: they were overwritten before this connection could send them; resync");
-                w.WriteString(s_channel, channel.Name);
-                w.WriteNumber(s_missed, relevant);
-                w.WriteNumber(s_resumeSeq, resume);
-                w.WriteEndObject();
-                await _connection.SendAsync(_connection.Frames.End()).ConfigureAwait(false);
+                long relevant = resume - Math.Max(firstMissed, channel.StartAfter + 1);
+                await SendLagFrameAsync(channel, relevant, resume).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>Tells one channel (a history replay) that <paramref name="missed"/> positions before <paramref name="resume"/> are lost to it.</summary>
+    private ValueTask SendLagAsync(RealtimeChannel channel, long missed, long resume)
+    {
+        RealtimeConnection.Log.ClientLagged(_logger, missed, _connection.Id, resume);
+        _metrics.LaggedChanges.Add(missed);
+        return SendLagFrameAsync(channel, missed, resume);
+    }
+
+    private async ValueTask SendLagFrameAsync(RealtimeChannel channel, long missed, long resume)
+    {
+        Utf8JsonWriter w = _connection.Frames.Begin(channel.JoinRef, null, channel.Topic, s_system);
+        w.WriteStartObject();
+        w.WriteString(s_extension, "postgres_changes");
+        w.WriteString(s_status, "error");
+        w.WriteString(s_message, $"WS client lagged by {missed} events: they were overwritten before this connection could send them; resync");
+        w.WriteString(s_channel, channel.Name);
+        w.WriteNumber(s_missed, missed);
+        w.WriteNumber(s_resumeSeq, resume);
+        w.WriteEndObject();
+        await _connection.SendAsync(_connection.Frames.End()).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -38,7 +38,13 @@ internal sealed class RealtimeChannel : IRealtimeTopicMember
     /// <summary>Gets the frame bytes after a change payload.</summary>
     public byte[] Suffix { get; }
 
-    /// <summary>Gets or sets the sequence after which this channel receives changes: the tail at join, or the replay point.</summary>
+    /// <summary>The <see cref="StartAfter"/> of a channel that takes its changes from the change history, not the ring, for now.</summary>
+    public const long ReplayingHistory = long.MaxValue;
+
+    /// <summary>
+    /// Gets or sets the sequence after which this channel receives changes from the ring: the tail at join, the replay
+    /// point, or <see cref="ReplayingHistory"/> while it replays from the change history.
+    /// </summary>
     public long StartAfter { get; set; }
 
     /// <summary>Gets or sets a value indicating whether the channel receives its own broadcasts (<c>config.broadcast.self</c>).</summary>

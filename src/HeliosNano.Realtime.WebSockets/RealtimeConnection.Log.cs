@@ -156,5 +156,20 @@ internal sealed partial class RealtimeConnection
                 PresenceRateLimitedCore(logger, LogText.Sanitize(topic), connectionId, limit, window);
             }
         }
+
+        [LoggerMessage(24, LogLevel.Debug, "{ConnectionId} replays {Topic} from the change history: after sequence {LastSequence}, older than the ring holds.", EventName = "HistoryReplay")]
+        private static partial void HistoryReplayCore(ILogger logger, string connectionId, long lastSequence, string topic);
+
+        /// <summary>Logs <c>HistoryReplay</c>; the client's topic is sanitized (<see cref="LogText"/>) first.</summary>
+        public static void HistoryReplay(ILogger logger, string connectionId, long lastSequence, string topic)
+        {
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                HistoryReplayCore(logger, connectionId, lastSequence, LogText.Sanitize(topic));
+            }
+        }
+
+        [LoggerMessage(25, LogLevel.Warning, "{ConnectionId} could not read the change history from sequence {FirstSequence}; {Missed} changes are reported as lag and the channel resumes from the ring.", EventName = "HistoryFailed")]
+        public static partial void HistoryFailed(ILogger logger, string connectionId, long firstSequence, long missed, Exception exception);
     }
 }

@@ -95,7 +95,8 @@ internal sealed partial class RealtimeConnection : IDisposable
         bool arrayFormat,
         string id,
         RealtimeAuthServices auth,
-        RealtimeTokenResult identity)
+        RealtimeTokenResult identity,
+        IChangeHistory? history = null)
     {
         _socket = socket;
         HttpContext = httpContext;
@@ -115,7 +116,7 @@ internal sealed partial class RealtimeConnection : IDisposable
         _sendTimer = timeProvider.CreateTimer(static state => ((RealtimeConnection)state!).AbortStuckSend(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _idleTimer = timeProvider.CreateTimer(static state => ((RealtimeConnection)state!).OnIdle(), this, options.IdleTimeout, Timeout.InfiniteTimeSpan);
         _channels = new RealtimeChannelCollection(metrics, topics, presence);
-        _postgres = new PostgresChangesExtension(this, _channels, notifier);
+        _postgres = new PostgresChangesExtension(this, _channels, notifier, history);
         _auth = new RealtimeAuthExtension(this, _channels, auth, identity);
         _dispatcher = new RealtimeProtocolDispatcher(this, _channels, _postgres, new BroadcastExtension(this, topics), new PresenceExtension(this, _channels, presence), _auth);
     }
@@ -255,7 +256,7 @@ internal sealed partial class RealtimeConnection : IDisposable
     private bool HasTopicMessages => Volatile.Read(ref _topicMessages) is { IsEmpty: false };
 
     /// <summary>Wakes the connection loop's idle wait (it re-checks inbound messages and close requests). Thread-safe.</summary>
-    private void Wake()
+    internal void Wake()
     {
         // Full fence: the state change made before this call (an enqueued message, the close flag) must be visible
         // before we read _wake, pairing with the loop's fenced swap in RenewWake (store-load ordering).

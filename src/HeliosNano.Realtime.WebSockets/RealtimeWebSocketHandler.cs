@@ -142,7 +142,9 @@ internal sealed class RealtimeWebSocketHandler
         }
 
         CancellationToken stopping = context.RequestServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
-        using var connection = new RealtimeConnection(socket, context, _options, notifier, _topics, _presence, _metrics, _logger, _timeProvider, arrayFormat, id, _auth, identity);
+        // Replay beyond the ring, when a scale-out backplane registered its shared log (one look-up per connection).
+        IChangeHistory? history = context.RequestServices.GetService<IChangeHistory>() ?? _services.GetService<IChangeHistory>();
+        using var connection = new RealtimeConnection(socket, context, _options, notifier, _topics, _presence, _metrics, _logger, _timeProvider, arrayFormat, id, _auth, identity, history);
         await connection.RunAsync(stopping).ConfigureAwait(false);
     }
 

@@ -19,8 +19,8 @@ public sealed class SequencedChangeWriter
 {
     private readonly ChangeNotifier _notifier;
 
-    /// <summary>The column lists last seen per table, and the column sets built from them (reused while the list is the same object).</summary>
-    private readonly Dictionary<ChangeTable, (IReadOnlyList<ChangeColumn> List, ColumnSet Set)> _columns = [];
+    /// <summary>The column sets of the column lists last seen per table.</summary>
+    private readonly ColumnSetCache _columns = new();
 
     internal SequencedChangeWriter(ChangeNotifier notifier) => _notifier = notifier;
 
@@ -54,7 +54,7 @@ public sealed class SequencedChangeWriter
         byte[] rows = new byte[record.Length + oldRecord.Length];
         record.CopyTo(rows);
         oldRecord.CopyTo(rows.AsSpan(record.Length));
-        var change = new ChangeEvent(table, GetColumnSet(table, columns), kind, commitTimestamp, rows, record.Length, oldRecord.Length);
+        var change = new ChangeEvent(table, _columns.Get(table, columns), kind, commitTimestamp, rows, record.Length, oldRecord.Length);
         return _notifier.PublishSequenced(change, sequence);
     }
 
@@ -103,22 +103,5 @@ public sealed class SequencedChangeWriter
         {
             throw new ArgumentOutOfRangeException(nameof(sequence), sequence, $"The next position is {expected}: every position is published once, in order.");
         }
-    }
-
-    private ColumnSet GetColumnSet(ChangeTable table, IReadOnlyList<ChangeColumn>? columns)
-    {
-        if (columns is null)
-        {
-            return table.ColumnSet;
-        }
-
-        if (_columns.TryGetValue(table, out var cached) && ReferenceEquals(cached.List, columns))
-        {
-            return cached.Set;
-        }
-
-        var set = new ColumnSet([.. columns]);
-        _columns[table] = (columns, set);
-        return set;
     }
 }
