@@ -6,9 +6,10 @@ using Microsoft.AspNetCore.Http.Connections;
 namespace HeliosNano.Realtime.LoadTest;
 
 /// <summary>
-/// <c>serve --target helios|signalr|raw --port N [--scenario changes|broadcast|presence]</c>: the server under test,
-/// in its own process, plus the control endpoints the tool drives it with (127.0.0.1 only). The broadcast and presence
-/// scenarios are set up by <see cref="BroadcastServer"/>.
+/// <c>serve --target helios|signalr|raw --port N [--scenario changes|broadcast|presence|scaleout]</c>: the server under
+/// test, in its own process, plus the control endpoints the tool drives it with (127.0.0.1 only). The broadcast and
+/// presence scenarios are set up by <see cref="BroadcastServer"/>, scaleout (<c>[--redis host:port --redis-prefix p]</c>)
+/// by <see cref="ScaleOutServer"/>.
 /// </summary>
 /// <remarks>
 /// Control: <c>POST /load/start?rate=R&amp;count=C&amp;seconds=S</c> (rate 0 = flat out), <c>POST /load/stop</c>,
@@ -25,7 +26,14 @@ internal static class LoadServer
         int shutdownSeconds = args.GetInt("shutdown-timeout", 15);
         int parentPid = args.GetInt("parent-pid", 0);
         string scenario = args.GetString("scenario", "changes");
+        string? redis = args.GetOptionalString("redis");
+        string redisPrefix = args.GetString("redis-prefix", "heliosnano");
         args.EnsureAllUsed();
+        if (redis is not null && scenario != "scaleout")
+        {
+            throw new ArgumentException("--redis is an option of --scenario scaleout only.");
+        }
+
         string note = OrderPayload.MakeNote(noteBytes);
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
@@ -41,8 +49,11 @@ internal static class LoadServer
             case "broadcast" or "presence":
                 BroadcastServer.AddServices(builder.Services, scenario, target, note, port);
                 break;
+            case "scaleout":
+                ScaleOutServer.AddServices(builder.Services, redis, redisPrefix, note);
+                break;
             default:
-                throw new ArgumentException($"Unknown scenario '{scenario}': use changes, broadcast or presence.");
+                throw new ArgumentException($"Unknown scenario '{scenario}': use changes, broadcast, presence or scaleout.");
         }
 
         switch (scenario == "changes" ? target : "configured")
@@ -74,6 +85,9 @@ internal static class LoadServer
         LoadPublisher publisher = app.Services.GetRequiredService<LoadPublisher>();
         switch (scenario == "changes" ? target : "configured")
         {
+            case "configured" when scenario == "scaleout":
+                ScaleOutServer.MapEndpoints(app);
+                break;
             case "configured":
                 BroadcastServer.MapEndpoints(app, target);
                 break;

@@ -67,7 +67,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServerProcess> StartAsync(string target, int noteBytes, CancellationToken cancellationToken, string scenario = "changes")
+    /// <summary>Starts <c>serve</c>; <paramref name="extraArguments"/> adds options, e.g. the scaleout scenario's <c>--redis host:port</c>.</summary>
+    public static async Task<ServerProcess> StartAsync(string target, int noteBytes, CancellationToken cancellationToken, string scenario = "changes", IReadOnlyList<string>? extraArguments = null)
     {
         int port = FindFreePort();
         string host = Environment.ProcessPath ?? "dotnet";
@@ -85,6 +86,11 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
 
         foreach (string a in new[] { "serve", "--target", target, "--port", port.ToString(CultureInfo.InvariantCulture), "--note-bytes", noteBytes.ToString(CultureInfo.InvariantCulture), "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--scenario", scenario })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        foreach (string a in extraArguments ?? [])
         {
             psi.ArgumentList.Add(a);
         }
