@@ -23,6 +23,11 @@ internal static class BarChart
         ["open"] = "#f08c00",
         ["tenant"] = "#d9480f",
         ["filter"] = "#1c7ed6",
+        ["1 node"] = "#868e96",
+        ["1 node + Redis"] = "#1c7ed6",
+        ["cluster"] = "#d9480f",
+        ["cluster: writer's node"] = "#f08c00",
+        ["cluster: other node"] = "#d9480f",
     };
 
     /// <summary>One panel: a title, a value format and the values by (category, target).</summary>
@@ -46,7 +51,7 @@ internal static class BarChart
         foreach (string target in panels.SelectMany(p => p.Values).Select(v => v.Target).Distinct())
         {
             sb.Append(c, $"<rect x=\"{lx}\" y=\"{height - 22}\" width=\"14\" height=\"10\" fill=\"{Color(target)}\"/><text x=\"{lx + 20}\" y=\"{height - 13}\">{Escape(target)}</text>\n");
-            lx += 110;
+            lx += Math.Max(110, 30 + (7 * target.Length));
         }
 
         sb.Append("</svg>\n");

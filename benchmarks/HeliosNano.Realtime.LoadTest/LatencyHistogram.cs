@@ -62,6 +62,33 @@ internal sealed class LatencyHistogram
         }
     }
 
+    /// <summary>Adds every value recorded in <paramref name="other"/> (read while nothing records into it).</summary>
+    public void Add(LatencyHistogram other)
+    {
+        long[] merged = other.Merge();
+        for (int i = 0; i < merged.Length; i++)
+        {
+            if (merged[i] != 0)
+            {
+                Interlocked.Add(ref _counts[0][i], merged[i]);
+            }
+        }
+
+        Interlocked.Add(ref _total, other.Count);
+        long max = other.Max;
+        long seen = Interlocked.Read(ref _max);
+        while (max > seen)
+        {
+            long previous = Interlocked.CompareExchange(ref _max, max, seen);
+            if (previous == seen)
+            {
+                break;
+            }
+
+            seen = previous;
+        }
+    }
+
     public void Reset()
     {
         foreach (long[] stripe in _counts)

@@ -6,10 +6,11 @@ using Microsoft.AspNetCore.Http.Connections;
 namespace HeliosNano.Realtime.LoadTest;
 
 /// <summary>
-/// <c>serve --target helios|signalr|raw --port N [--scenario changes|broadcast|presence|rowpolicy]</c>: the server
-/// under test, in its own process, plus the control endpoints the tool drives it with (127.0.0.1 only). The broadcast
-/// and presence scenarios are set up by <see cref="BroadcastServer"/>, rowpolicy (<c>--policy none|open|tenant|filter
-/// --tenants T --jwt-secret S</c>) by <see cref="RowPolicyServer"/>.
+/// <c>serve --target helios|signalr|raw --port N [--scenario changes|broadcast|presence|rowpolicy|scaleout]</c>: the
+/// server under test, in its own process, plus the control endpoints the tool drives it with (127.0.0.1 only). The
+/// broadcast and presence scenarios are set up by <see cref="BroadcastServer"/>, rowpolicy (<c>--policy
+/// none|open|tenant|filter --tenants T --jwt-secret S</c>) by <see cref="RowPolicyServer"/>, scaleout
+/// (<c>[--redis host:port --redis-prefix p]</c>) by <see cref="ScaleOutServer"/>.
 /// </summary>
 /// <remarks>
 /// Control: <c>POST /load/start?rate=R&amp;count=C&amp;seconds=S</c> (rate 0 = flat out), <c>POST /load/stop</c>,
@@ -29,7 +30,14 @@ internal static class LoadServer
         string policy = args.GetString("policy", "none");
         int tenants = args.GetInt("tenants", 100);
         string? jwtSecret = args.GetOptionalString("jwt-secret");
+        string? redis = args.GetOptionalString("redis");
+        string redisPrefix = args.GetString("redis-prefix", "heliosnano");
         args.EnsureAllUsed();
+        if (redis is not null && scenario != "scaleout")
+        {
+            throw new ArgumentException("--redis is an option of --scenario scaleout only.");
+        }
+
         string note = OrderPayload.MakeNote(noteBytes);
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
@@ -48,8 +56,11 @@ internal static class LoadServer
             case "rowpolicy":
                 RowPolicyServer.AddServices(builder.Services, policy, tenants, jwtSecret ?? throw new ArgumentException("rowpolicy needs --jwt-secret."), note);
                 break;
+            case "scaleout":
+                ScaleOutServer.AddServices(builder.Services, redis, redisPrefix, note);
+                break;
             default:
-                throw new ArgumentException($"Unknown scenario '{scenario}': use changes, broadcast, presence or rowpolicy.");
+                throw new ArgumentException($"Unknown scenario '{scenario}': use changes, broadcast, presence, rowpolicy or scaleout.");
         }
 
         switch (scenario == "changes" ? target : "configured")
@@ -83,6 +94,9 @@ internal static class LoadServer
         {
             case "configured" when scenario == "rowpolicy":
                 RowPolicyServer.MapEndpoints(app);
+                break;
+            case "configured" when scenario == "scaleout":
+                ScaleOutServer.MapEndpoints(app);
                 break;
             case "configured":
                 BroadcastServer.MapEndpoints(app, target);

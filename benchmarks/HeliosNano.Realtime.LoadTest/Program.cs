@@ -30,6 +30,7 @@ try
         "broadcast" => await BroadcastCommand.RunAsync(args0, cancel.Token),
         "presence" => await PresenceCommand.RunAsync(args0, cancel.Token),
         "rowpolicy" => await RowPolicyCommand.RunAsync(args0, cancel.Token),
+        "scaleout" => await ScaleOutCommand.RunAsync(args0, cancel.Token),
         "soak" => await Scenarios.SoakAsync(args0, cancel.Token),
         "churn" => await Scenarios.ChurnAsync(args0, cancel.Token),
         "stuck-client" => await Scenarios.StuckClientAsync(args0, cancel.Token),
@@ -68,6 +69,8 @@ static int Usage()
           churn         --connections 1000 --rounds 5 --rate 20              (subscribers back to 0, memory back to baseline)
           stuck-client  --connections 20 --rate 2000 --count 20000           (others lose nothing, notify time unchanged)
           shutdown      --connections 1000 --rate 200                        (stop under load: every client gets 1001)
+          scaleout      --nodes 3 --connections 1000 --rate 200 --latency-seconds 20 --rounds 2 --out benchmarks/results
+                        (issue 9: N nodes + their own redis-server vs one node with and without Redis)
           micro         --iterations 200000                                  (per-frame / per-wake costs behind the README's profile notes)
           serve         --target helios|signalr|raw --port N                 (the server under test; started by the others)
 

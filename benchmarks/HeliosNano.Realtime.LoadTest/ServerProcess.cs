@@ -67,7 +67,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServerProcess> StartAsync(string target, int noteBytes, CancellationToken cancellationToken, string scenario = "changes", IReadOnlyList<string>? extraArgs = null)
+    /// <summary>Starts <c>serve</c>; <paramref name="extraArguments"/> adds options, e.g. the scaleout scenario's <c>--redis host:port</c>.</summary>
+    public static async Task<ServerProcess> StartAsync(string target, int noteBytes, CancellationToken cancellationToken, string scenario = "changes", IReadOnlyList<string>? extraArguments = null)
     {
         int port = FindFreePort();
         string host = Environment.ProcessPath ?? "dotnet";
@@ -89,7 +90,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             psi.ArgumentList.Add(a);
         }
 
-        foreach (string a in extraArgs ?? [])
+        foreach (string a in extraArguments ?? [])
         {
             psi.ArgumentList.Add(a);
         }
