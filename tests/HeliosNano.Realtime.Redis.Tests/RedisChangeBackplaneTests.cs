@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 
 namespace HeliosNano.Realtime.Redis.Tests;
 
@@ -24,14 +23,7 @@ public class RedisChangeBackplaneTests
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         _redis = await RedisServer.StartAsync(timeout.Token);
-        _database = Path.Combine(_redis.Directory, "..", Path.GetFileName(_redis.Directory) + ".db");
-        using (var connection = new SqliteConnection($"Data Source={_database}"))
-        {
-            connection.Open();
-            using SqliteCommand command = connection.CreateCommand();
-            command.CommandText = "PRAGMA journal_mode = WAL; CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT)";
-            command.ExecuteNonQuery();
-        }
+        _database = SampleNode.CreateOrdersDatabase(_redis);
 
         _nodes = await Task.WhenAll(new[] { "A", "B", "C" }.Select(name => SampleNode.StartAsync(name, _database, _redis.Configuration, timeout.Token)));
     }

@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using StackExchange.Redis;
 
 namespace HeliosNano.Realtime.Redis.Tests;
@@ -25,14 +24,7 @@ public class RedisReplayTests
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         _redis = await RedisServer.StartAsync(timeout.Token);
-        _database = Path.Combine(_redis.Directory, "..", Path.GetFileName(_redis.Directory) + ".db");
-        using (var connection = new SqliteConnection($"Data Source={_database}"))
-        {
-            connection.Open();
-            using SqliteCommand command = connection.CreateCommand();
-            command.CommandText = "PRAGMA journal_mode = WAL; CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT)";
-            command.ExecuteNonQuery();
-        }
+        _database = SampleNode.CreateOrdersDatabase(_redis);
 
         string[] args = ["--redis-log-length", LogLength.ToString(System.Globalization.CultureInfo.InvariantCulture)];
         _nodes = await Task.WhenAll(new[] { "A", "B" }.Select(name => SampleNode.StartAsync(name, _database, _redis.Configuration, args, timeout.Token)));

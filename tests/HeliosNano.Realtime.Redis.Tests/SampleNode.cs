@@ -116,6 +116,21 @@ internal sealed class SampleNode : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Creates the SQLite file the nodes share, next to <paramref name="redis"/>'s data directory (so the fixture's
+    /// cleanup finds it): WAL mode, one <c>orders (id, customer)</c> table. Returns its path.
+    /// </summary>
+    public static string CreateOrdersDatabase(RedisServer redis)
+    {
+        string database = Path.Combine(redis.Directory, "..", Path.GetFileName(redis.Directory) + ".db");
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database}");
+        connection.Open();
+        using Microsoft.Data.Sqlite.SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode = WAL; CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT)";
+        command.ExecuteNonQuery();
+        return database;
+    }
+
     /// <summary>Stops <paramref name="nodes"/> by their PIDs and deletes the shared SQLite file they ran on (with its WAL and SHM files).</summary>
     public static async Task StopAllAsync(IEnumerable<SampleNode>? nodes, string? database)
     {
