@@ -1,6 +1,6 @@
 namespace HeliosNano.Realtime.Redis.Tests;
 
-/// <summary>Broadcast across nodes through the Redis topic manager, with real sample processes.</summary>
+/// <summary>Broadcast across nodes through the Redis topic manager, and the private namespace of broadcast and presence across nodes, with real sample processes.</summary>
 [NonParallelizable]
 public class RedisRealtimeTopicManagerTests
 {
@@ -72,6 +72,50 @@ public class RedisRealtimeTopicManagerTests
                 Assert.That(publicOnB.Broadcasts.Select(b => b.Event), Is.EqualTo(new[] { "open" }), "the public member on B");
                 Assert.That(privateSender.Broadcasts.Select(b => b.Event), Is.Empty, "self: false, and not the public one");
                 Assert.That(publicSender.Broadcasts.Select(b => b.Event), Is.Empty);
+            }
+        }
+        finally
+        {
+            await SampleNode.StopAllAsync(nodes, database);
+        }
+    }
+
+    // Presence crosses Redis in the channel's namespace too: a user tracked on a private channel on A is present to the
+    // private members on B and never to the public channel of that name, and the other way round.
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task PrivatePresence_TrackedOnA_IsSeenOnlyByPrivateMembersOnB(CancellationToken cancellationToken)
+    {
+        const string Secret = "a-test-secret-of-at-least-32-bytes-long";
+        await using RedisServer redis = await RedisServer.StartAsync(cancellationToken);
+        string database = redis.Directory + ".db";
+        SampleNode[] nodes = await Task.WhenAll(new[] { "A", "B" }.Select(name => SampleNode.StartAsync(name, database, redis.Configuration, ["--jwt-secret", Secret], cancellationToken)));
+        try
+        {
+            string token = ServiceRoleToken(Secret);
+            static string Config(string key, bool isPrivate) => "{\"presence\":{\"enabled\":true,\"key\":\"" + key + "\"}" + (isPrivate ? ",\"private\":true}" : "}");
+            const string Topic = "realtime:lobby";
+            await using PhoenixClient alice = await PhoenixClient.JoinAsync(nodes[0], Topic, Config("alice", isPrivate: true), token, cancellationToken);
+            await using PhoenixClient bob = await PhoenixClient.JoinAsync(nodes[0], Topic, Config("bob", isPrivate: false), token, cancellationToken);
+            await using PhoenixClient carol = await PhoenixClient.JoinAsync(nodes[1], Topic, Config("carol", isPrivate: true), token, cancellationToken);
+            await using PhoenixClient dave = await PhoenixClient.JoinAsync(nodes[1], Topic, Config("dave", isPrivate: false), token, cancellationToken);
+
+            await alice.TrackAsync(Topic, """{"name":"Alice"}""", cancellationToken);
+            await bob.TrackAsync(Topic, """{"name":"Bob"}""", cancellationToken);
+            await carol.TrackAsync(Topic, """{"name":"Carol"}""", cancellationToken);
+            await dave.TrackAsync(Topic, """{"name":"Dave"}""", cancellationToken);
+            await carol.WaitForPresenceAsync(p => p.Values.Any(v => v.Key == "alice"), cancellationToken);
+            await dave.WaitForPresenceAsync(p => p.Values.Any(v => v.Key == "bob"), cancellationToken);
+            await alice.WaitForPresenceAsync(p => p.Values.Any(v => v.Key == "carol"), cancellationToken);
+            await bob.WaitForPresenceAsync(p => p.Values.Any(v => v.Key == "dave"), cancellationToken);
+            await Task.Delay(300, cancellationToken); // time for a wrongly routed diff to arrive
+
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That(carol.Presence.Values.Select(v => v.Key), Is.EquivalentTo(new[] { "alice", "carol" }), "private on B: the private users of both nodes only");
+                Assert.That(alice.Presence.Values.Select(v => v.Key), Is.EquivalentTo(new[] { "alice", "carol" }), "private on A");
+                Assert.That(dave.Presence.Values.Select(v => v.Key), Is.EquivalentTo(new[] { "bob", "dave" }), "public on B: never a private user");
+                Assert.That(bob.Presence.Values.Select(v => v.Key), Is.EquivalentTo(new[] { "bob", "dave" }), "public on A");
             }
         }
         finally
