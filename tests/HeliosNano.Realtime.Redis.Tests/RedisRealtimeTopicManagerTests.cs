@@ -48,13 +48,12 @@ public class RedisRealtimeTopicManagerTests
     [CancelAfter(90_000)]
     public async Task PrivateBroadcast_SentOnA_ReachesOnlyPrivateMembersOnB(CancellationToken cancellationToken)
     {
-        const string Secret = "a-test-secret-of-at-least-32-bytes-long";
         await using RedisServer redis = await RedisServer.StartAsync(cancellationToken);
         string database = redis.Directory + ".db";
-        SampleNode[] nodes = await Task.WhenAll(new[] { "A", "B" }.Select(name => SampleNode.StartAsync(name, database, redis.Configuration, ["--jwt-secret", Secret], cancellationToken)));
+        SampleNode[] nodes = await StartJwtNodesAsync(redis, database, cancellationToken);
         try
         {
-            string token = ServiceRoleToken(Secret);
+            string token = ServiceRoleToken(JwtSecret);
             const string Private = """{"broadcast":{"self":false},"private":true}""", Public = """{"broadcast":{"self":false}}""";
             await using PhoenixClient privateSender = await PhoenixClient.JoinAsync(nodes[0], "realtime:room1", Private, token, cancellationToken);
             await using PhoenixClient publicSender = await PhoenixClient.JoinAsync(nodes[0], "realtime:room1", Public, token, cancellationToken);
@@ -86,13 +85,12 @@ public class RedisRealtimeTopicManagerTests
     [CancelAfter(90_000)]
     public async Task PrivatePresence_TrackedOnA_IsSeenOnlyByPrivateMembersOnB(CancellationToken cancellationToken)
     {
-        const string Secret = "a-test-secret-of-at-least-32-bytes-long";
         await using RedisServer redis = await RedisServer.StartAsync(cancellationToken);
         string database = redis.Directory + ".db";
-        SampleNode[] nodes = await Task.WhenAll(new[] { "A", "B" }.Select(name => SampleNode.StartAsync(name, database, redis.Configuration, ["--jwt-secret", Secret], cancellationToken)));
+        SampleNode[] nodes = await StartJwtNodesAsync(redis, database, cancellationToken);
         try
         {
-            string token = ServiceRoleToken(Secret);
+            string token = ServiceRoleToken(JwtSecret);
             static string Config(string key, bool isPrivate) => "{\"presence\":{\"enabled\":true,\"key\":\"" + key + "\"}" + (isPrivate ? ",\"private\":true}" : "}");
             const string Topic = "realtime:lobby";
             await using PhoenixClient alice = await PhoenixClient.JoinAsync(nodes[0], Topic, Config("alice", isPrivate: true), token, cancellationToken);
@@ -123,6 +121,12 @@ public class RedisRealtimeTopicManagerTests
             await SampleNode.StopAllAsync(nodes, database);
         }
     }
+
+    private const string JwtSecret = "a-test-secret-of-at-least-32-bytes-long";
+
+    /// <summary>Nodes A and B on one Redis and one SQLite file, with JWT auth on (so channels can be private).</summary>
+    private static Task<SampleNode[]> StartJwtNodesAsync(RedisServer redis, string database, CancellationToken cancellationToken) =>
+        Task.WhenAll(new[] { "A", "B" }.Select(name => SampleNode.StartAsync(name, database, redis.Configuration, ["--jwt-secret", JwtSecret], cancellationToken)));
 
     /// <summary>An HS256 JWT with <c>role: service_role</c> (the sample's service key: allowed on every private channel).</summary>
     private static string ServiceRoleToken(string secret)
